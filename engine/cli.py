@@ -1,0 +1,480 @@
+"""The headless command line: ``maker solve --headless`` and ``maker plan``.
+
+The TUI's entry point (``tui.cli``) extends this parser with the interactive commands; nothing
+here imports Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from engine.control import RunControl
+from engine.hanoi import MAX_DISKS, total_steps
+from engine.plan import PlanRow, paper_plan, plan_row, prompt_tokens
+from engine.pricing import Pricing, pricing_for
+from engine.runner import RunConfig, Runner, RunSummary
+from engine.sampling import Sampler
+from engine.scaling import NoMargin, expected_votes_per_step, k_min
+from engine.sim import ErrorKind, SimConfig, SimulatedLLM
+
+EXIT_OK, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_DISKS = 10
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported in one line, exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``maker: error: ...``) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"maker: error: {message} (see maker {self._subcommand()}--help)\n")
+
+    def _subcommand(self) -> str:
+        words = self.prog.split()[1:]
+        return " ".join(words) + " " if words else ""
+
+
+# -- argument types: each rejects bad values with a message argparse prints in one line ----------
+
+
+def _bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({bound})")
+        return value
+
+    return parse
+
+
+def _bounded_float(low: float, high: float, *, open_low: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (low < value if open_low else low <= value) or value > high or value != value:
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({'(' if open_low else '['}{low:g}, {high:g}])")
+        return value
+
+    return parse
+
+
+def _error_kinds(text: str) -> dict[ErrorKind, float]:
+    kinds: dict[ErrorKind, float] = {}
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        try:
+            kind = ErrorKind(name.strip())
+        except ValueError:
+            choices = ", ".join(k.value for k in ErrorKind)
+            raise argparse.ArgumentTypeError(f"unknown error kind {name.strip()!r} (choose from {choices})") from None
+        try:
+            kinds[kind] = float(weight) if weight else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"weight {weight!r} of {kind.value} is not a number") from None
+        if kinds[kind] < 0:
+            raise argparse.ArgumentTypeError(f"weight of {kind.value} is negative")
+    if sum(kinds.values()) <= 0:
+        raise argparse.ArgumentTypeError("at least one error kind needs a positive weight")
+    return kinds
+
+
+def _step_list(text: str) -> tuple[int, ...]:
+    try:
+        steps = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of step numbers") from None
+    if any(step < 1 for step in steps):
+        raise argparse.ArgumentTypeError("step numbers start at 1")
+    return steps
+
+
+# -- the parser -----------------------------------------------------------------------------------
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run, shared by the headless and the interactive ``solve``."""
+    run = parser.add_argument_group("the run")
+    run.add_argument("--disks", type=_bounded_int(1, MAX_DISKS), default=DEFAULT_DISKS, metavar="N",
+                     help=f"disks in the tower; the task takes 2^N - 1 steps (default {DEFAULT_DISKS}; the paper ran 20)")
+    run.add_argument("--k", type=_bounded_int(1), default=3, metavar="K",
+                     help="a candidate wins when it leads every other by K votes (default 3, the paper's)")
+    run.add_argument("--max-tokens", type=_bounded_int(1), default=750, metavar="T",
+                     help="output-token limit; replies cut there or longer are red-flagged too_long (default 750)")
+    run.add_argument("--first-temperature", type=_bounded_float(0, 2), default=0.0, metavar="T",
+                     help="temperature of each step's first sample (default 0)")
+    run.add_argument("--temperature", type=_bounded_float(0, 2), default=0.1, metavar="T",
+                     help="temperature of the other samples (default 0.1)")
+    run.add_argument("--max-votes", type=_bounded_int(1), default=50, metavar="V",
+                     help="valid votes after which a step without a winner stops the run as undecided (default 50)")
+    run.add_argument("--parallel", type=_bounded_int(1), default=None, metavar="P",
+                     help="samples sent at the start of a step (default K); more cut latency but may be wasted")
+    run.add_argument("--stop-on-error", action="store_true",
+                     help="stop at the first step the audit finds wrong (default: count and go on)")
+    model = parser.add_argument_group("the model")
+    model.add_argument("--model", default="sim", metavar="NAME",
+                       help="'sim' (default): the seeded simulated LLM, no key or network needed")
+    model.add_argument("--price-in", type=_bounded_float(0, 1e6), default=None, metavar="USD",
+                       help="USD per million input tokens (overrides the price table)")
+    model.add_argument("--price-out", type=_bounded_float(0, 1e6), default=None, metavar="USD",
+                       help="USD per million output tokens (overrides the price table)")
+    sim = parser.add_argument_group("the simulated model (--model sim)")
+    sim.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the simulated model (default 0)")
+    sim.add_argument("--error-rate", type=_bounded_float(0, 1), default=None, metavar="P",
+                     help="chance a sample is wrong in any way (default 0.0022, the paper's gpt-4.1-mini)")
+    sim.add_argument("--error-kinds", type=_error_kinds, default=None, metavar="KIND=W,...",
+                     help="weights of wrong_move, wrong_state, malformed, overlong "
+                          "(default wrong_move=0.45,wrong_state=0.25,malformed=0.2,overlong=0.1)")
+    sim.add_argument("--wrong-answers", choices=("spread", "same"), default=None,
+                     help="'same': a step's wrong votes are all one answer (the gambler's-ruin case); "
+                          "'spread' (default): they scatter over several")
+    sim.add_argument("--hard-steps", type=_step_list, default=None, metavar="S1,S2,...",
+                     help="steps on which the model errs at --hard-error-rate (correlated hard steps)")
+    sim.add_argument("--hard-error-rate", type=_bounded_float(0, 1), default=None, metavar="P",
+                     help="error rate on the hard steps (default 0.5)")
+    sim.add_argument("--latency", type=_bounded_float(0, 600), default=None, metavar="SECONDS",
+                     help="median reply time of the simulated model (default 0: instant)")
+    sim.add_argument("--latency-spread", type=_bounded_float(0, 5), default=None, metavar="SIGMA",
+                     help="log-normal spread of the reply time (default 0: fixed)")
+
+
+def build_parser() -> OneLineParser:
+    """The ``maker`` parser with its headless commands."""
+    parser = OneLineParser(
+        prog="maker",
+        description="MAKER: solve Towers of Hanoi step by step with voting LLM micro-agents.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    solve = commands.add_parser(
+        "solve", help="solve a tower", description="Solve a tower with MAKER: one micro-agent per move, "
+        "first-to-ahead-by-k voting, red flags, and an audit of every decided step.",
+    )
+    solve.add_argument("--headless", action="store_true", help="run without the TUI, with a progress bar on a terminal")
+    solve.add_argument("--json", action="store_true", help="print one JSON summary on stdout at the end")
+    add_run_options(solve)
+
+    plan = commands.add_parser(
+        "plan", help="k_min and projected cost before a run",
+        description="Print the paper's model table recomputed from p, prices and tokens per call, or plan "
+        "one model given its per-sample success p.",
+    )
+    plan.add_argument("--p", type=_bounded_float(0, 1, open_low=True), default=None, metavar="P",
+                      help="per-sample success rate of the model to plan (omit for the paper's table)")
+    size = plan.add_mutually_exclusive_group()
+    size.add_argument("--steps", type=_bounded_int(1), default=None, metavar="S", help="number of steps")
+    size.add_argument("--disks", type=_bounded_int(1, MAX_DISKS), default=None, metavar="N",
+                      help="disks (steps = 2^N - 1; default 20)")
+    plan.add_argument("--target", type=_bounded_float(0, 1, open_low=True), default=0.95, metavar="T",
+                      help="wanted chance of a zero-error run (default 0.95)")
+    plan.add_argument("--model", default=None, metavar="NAME", help="name of the model (for its price)")
+    plan.add_argument("--price-in", type=_bounded_float(0, 1e6), default=None, metavar="USD")
+    plan.add_argument("--price-out", type=_bounded_float(0, 1e6), default=None, metavar="USD")
+    plan.add_argument("--tokens-in", type=_bounded_int(0), default=None, metavar="N",
+                      help="input tokens per call (default: this project's prompt)")
+    plan.add_argument("--tokens-out", type=_bounded_int(1), default=None, metavar="N",
+                      help="output tokens per call (default 550)")
+    plan.add_argument("--valid-rate", type=_bounded_float(0, 1, open_low=True), default=1.0, metavar="V",
+                      help="share of samples not red-flagged (default 1)")
+    plan.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    return parser
+
+
+# -- solve ----------------------------------------------------------------------------------------
+
+
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """The run's settings from the parsed options."""
+    if args.max_votes < args.k:
+        raise UsageError(f"--max-votes ({args.max_votes}) must be at least --k ({args.k})")
+    return RunConfig(
+        disks=args.disks,
+        k=args.k,
+        max_tokens=args.max_tokens,
+        first_temperature=args.first_temperature,
+        temperature=args.temperature,
+        max_votes_per_step=args.max_votes,
+        parallel=args.parallel,
+        stop_on_error=args.stop_on_error,
+    )
+
+
+_SIM_OPTIONS = ("error_rate", "error_kinds", "wrong_answers", "hard_steps", "hard_error_rate", "latency", "latency_spread")
+
+
+def sim_config(args: argparse.Namespace) -> SimConfig:
+    """The simulated model's settings from the parsed options (defaults where none were given)."""
+    given: dict[str, Any] = {"seed": args.seed}
+    names = {"latency": "latency_s"}
+    for option in _SIM_OPTIONS:
+        value = getattr(args, option)
+        if value is not None:
+            given[names.get(option, option)] = value
+    try:
+        return SimConfig(**given)
+    except ValidationError as exc:
+        raise UsageError(exc.errors()[0]["msg"]) from None
+
+
+def make_sampler(args: argparse.Namespace) -> tuple[Sampler, Pricing | None]:
+    """The sampler the options name, with its prices."""
+    if args.model != "sim":
+        raise UsageError(f"unknown model {args.model!r}: only the simulated model 'sim' is available")
+    sampler = SimulatedLLM(sim_config(args))
+    return sampler, _pricing(args, args.model)
+
+
+def _pricing(args: argparse.Namespace, model: str) -> Pricing | None:
+    table = pricing_for(model)
+    if args.price_in is None and args.price_out is None:
+        return table
+    if table is None and (args.price_in is None or args.price_out is None):
+        raise UsageError(f"model {model!r} has no price in the table: give both --price-in and --price-out")
+    base = table or Pricing(0.0, 0.0)
+    return Pricing(
+        args.price_in if args.price_in is not None else base.input_usd_per_m,
+        args.price_out if args.price_out is not None else base.output_usd_per_m,
+    )
+
+
+def solve_headless(args: argparse.Namespace) -> int:
+    """Run a solve without the TUI; a progress bar on a terminal, a JSON summary with --json."""
+    config = run_config(args)
+    sampler, pricing = make_sampler(args)
+    control = RunControl()
+    runner = Runner(config, sampler, pricing=pricing, control=control)
+    err = Console(stderr=True)
+    interrupted = _stop_on_ctrl_c(control)
+    try:
+        if err.is_terminal:
+            summary = _run_with_progress(runner, err)
+        else:
+            summary = asyncio.run(runner.run())
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if args.json:
+        print(summary.model_dump_json())
+    else:
+        print_summary(summary, Console(), expected=_expected_votes(args))
+    if interrupted.is_set():
+        return EXIT_INTERRUPTED
+    return EXIT_OK if summary.solved else EXIT_UNSOLVED
+
+
+def _stop_on_ctrl_c(control: RunControl) -> threading.Event:
+    """First Ctrl-C stops the run cleanly after the current sample; a second one aborts."""
+    interrupted = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+        control.stop()
+
+    signal.signal(signal.SIGINT, handler)
+    return interrupted
+
+
+def _run_with_progress(runner: Runner, console: Console) -> RunSummary:
+    """Run with a rich progress bar that a side thread refreshes from the runner's totals."""
+    stats = runner.stats
+    first = runner.checkpoint.step - 1
+    total = total_steps(runner.config.disks)
+    columns = (
+        TextColumn("[bold]step"),
+        MofNCompleteColumn(),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("solve", total=total, completed=first, detail="")
+        done = threading.Event()
+
+        def refresh() -> None:
+            while not done.wait(0.1):
+                steps = stats.steps
+                flags = sum(stats.red_flags.values())
+                errors = f"[red]{stats.errors} audit errors[/]" if stats.errors else "0 audit errors"
+                detail = (
+                    f"{stats.samples / steps if steps else 0:.3f} votes/step  {flags:,} red flags  {errors}"
+                )
+                progress.update(task, completed=first + steps, detail=detail)
+
+        thread = threading.Thread(target=refresh, name="maker-progress", daemon=True)
+        thread.start()
+        try:
+            summary = asyncio.run(runner.run())
+        finally:
+            done.set()
+            thread.join()
+        progress.update(task, completed=first + stats.steps)
+    return summary
+
+
+def _expected_votes(args: argparse.Namespace) -> float | None:
+    """The gambler's-ruin votes per step for the simulated model's configured error rate."""
+    if args.model != "sim":
+        return None
+    config = sim_config(args)
+    weights = config.error_kinds
+    total = sum(weights.values())
+    valid_wrong = (weights.get(ErrorKind.WRONG_MOVE, 0) + weights.get(ErrorKind.WRONG_STATE, 0)) / total
+    invalid = 1 - valid_wrong
+    rate = config.error_rate
+    valid = 1 - rate * invalid
+    p = 1 - rate * valid_wrong / valid if valid > 0 else 0
+    try:
+        return expected_votes_per_step(p, args.k)
+    except NoMargin:
+        return None
+
+
+def print_summary(summary: RunSummary, console: Console, expected: float | None = None) -> None:
+    """A run's summary as a small table."""
+    style = "green" if summary.solved else "red"
+    console.print(f"[bold {style}]{summary.message}[/]")
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="dim")
+    table.add_column()
+    table.add_row("model", summary.model)
+    table.add_row("disks, k", f"{summary.disks}, {summary.k}")
+    table.add_row("steps decided", f"{summary.steps:,} of {summary.total_steps:,}")
+    table.add_row("audit errors", f"[red]{summary.errors}[/]" if summary.errors else "0")
+    votes = f"{summary.samples:,} ({summary.samples_per_step:.4f} per step"
+    votes += f"; formula {expected:.4f})" if expected is not None else ")"
+    table.add_row("valid votes", votes)
+    flags = ", ".join(f"{name} {count:,}" for name, count in summary.red_flags.items() if count) or "none"
+    table.add_row("red flags", flags)
+    table.add_row("cancelled", f"{summary.cancelled:,}")
+    table.add_row("steps over k votes", f"{summary.steps_over_k:,}")
+    table.add_row("tokens in / out", f"{summary.tokens_in:,} / {summary.tokens_out:,}")
+    table.add_row("cost", "unknown (no price)" if summary.cost_usd is None else f"${summary.cost_usd:,.2f}")
+    table.add_row("wall time", f"{summary.wall_s:,.1f} s")
+    console.print(table)
+
+
+# -- plan -----------------------------------------------------------------------------------------
+
+DEFAULT_TOKENS_OUT = 550
+
+
+def plan(args: argparse.Namespace) -> int:
+    """Print the paper's table recomputed, or one model's plan."""
+    disks = args.disks if args.disks is not None else 20
+    steps = args.steps if args.steps is not None else total_steps(disks)
+    if args.p is None:
+        if args.steps is not None:
+            raise UsageError("--steps needs --p (the paper's table is for a number of disks)")
+        rows = paper_plan(disks, args.target)
+    else:
+        pricing = None
+        if args.model is not None or args.price_in is not None or args.price_out is not None:
+            pricing = _pricing(args, args.model or "")
+        rows = [
+            plan_row(
+                args.model or "model",
+                args.p,
+                steps=steps,
+                target=args.target,
+                pricing=pricing,
+                tokens_in=args.tokens_in if args.tokens_in is not None else prompt_tokens(disks),
+                tokens_out=args.tokens_out if args.tokens_out is not None else DEFAULT_TOKENS_OUT,
+                valid_rate=args.valid_rate,
+            )
+        ]
+    if args.json:
+        print(json.dumps([row.model_dump() for row in rows]))
+    else:
+        print_plan(rows, Console(), paper=args.p is None)
+    return EXIT_OK
+
+
+def print_plan(rows: Sequence[PlanRow], console: Console, paper: bool) -> None:
+    """Plan rows as a table; for the paper's table, with the paper's own k_min and cost beside ours."""
+    first = rows[0]
+    title = f"{first.steps:,} steps, target {first.target:g}, {first.tokens_in} input tokens per call"
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, pad_edge=False,
+        caption="votes: expected valid votes per step; out: output tokens per call",
+    )
+    table.add_column("model", no_wrap=True)
+    for name in ("1-p", "out", "k_min", "votes", "cost"):
+        table.add_column(name, justify="right", no_wrap=True)
+    if paper:
+        table.add_column("paper", justify="right", no_wrap=True)
+    for row in rows:
+        cells = [
+            row.model,
+            f"{1 - row.p:.4f}",
+            str(row.tokens_out),
+            "none" if row.k_min is None else str(row.k_min),
+            "-" if row.expected_samples_per_step is None else f"{row.expected_samples_per_step:.2f}",
+            _usd(row.cost_usd),
+        ]
+        if paper:
+            cells.append(f"{'none' if row.paper_k_min is None else row.paper_k_min} {_usd(row.paper_cost_usd)}")
+        table.add_row(*cells)
+    console.print(table)
+    if any(row.k_min is None for row in rows):
+        console.print("k_min none: p <= 0.5, so voting converges on a wrong answer at any k.", style="dim")
+    if any(row.cost_usd is None and row.k_min is not None for row in rows):
+        console.print("projected -: the model has no price (give --model, or --price-in and --price-out).", style="dim")
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"${value / 1000:,.1f}K" if value >= 1000 else f"${value:,.2f}"
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+HEADLESS_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"plan": plan}
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run a parsed headless command; usage errors become one line and exit 2."""
+    try:
+        if args.command == "solve":
+            return solve_headless(args)
+        return HEADLESS_COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"maker: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``maker`` without the TUI: every command runs headless."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if args.command == "solve" and not args.headless:
+        args.headless = True
+    return dispatch(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,490 @@
+"""The MAKER run: one micro-agent per move, first-to-ahead-by-k voting, red flags, audit.
+
+For each step the runner builds the prompt from the previous step's *voted* move and state, sends
+the first k samples out at once (the first at ``first_temperature``, the rest at ``temperature``),
+then only as many more as the leader still needs, parses every reply strictly, and lets the first
+candidate ahead by k win. The simulator audits each decided step against the strategy's answer for
+the state the agent was shown; it reports a mismatch and never repairs the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engine.control import RunControl
+from engine.events import (
+    Event,
+    RunFinished,
+    SampleCancelled,
+    SampleReceived,
+    SampleRedFlagged,
+    StepDecided,
+    StepStarted,
+    StepUndecided,
+)
+from engine.hanoi import MAX_DISKS, Move, State, apply_move, format_move, format_state, goal_state
+from engine.hanoi import optimal_move, start_state, state_before_step, strategy_move, total_steps
+from engine.parser import Answer, RedFlag, parse_answer
+from engine.pricing import Pricing
+from engine.prompt import Message, PromptBuilder
+from engine.sampling import Completion, Sampler
+from engine.voting import VoteTally
+
+Listener = Callable[[Event], Any]
+
+StopReason = Literal["solved", "finished", "undecided", "audit_error", "stopped", "sampler_error"]
+
+
+class RunConfig(BaseModel):
+    """The settings of a run; a recording stores them so the run can be resumed or replayed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    disks: int = Field(20, ge=1, le=MAX_DISKS)
+    k: int = Field(3, ge=1)
+    max_tokens: int = Field(750, ge=1)
+    """Replies cut at or running past this many output tokens are red-flagged ``too_long``."""
+    first_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    max_votes_per_step: int = Field(50, ge=1)
+    """Valid votes after which a step without a winner ends the run as undecided."""
+    max_red_flags_per_step: int = Field(200, ge=1)
+    """Red flags after which a step ends the run as undecided (the model cannot answer it)."""
+    parallel: int | None = Field(None, ge=1)
+    """Samples sent at the start of a step; default k. More than k cuts latency but may waste some."""
+    stop_on_error: bool = False
+
+    @model_validator(mode="after")
+    def _cap_allows_a_decision(self) -> RunConfig:
+        if self.max_votes_per_step < self.k:
+            raise ValueError(f"max_votes_per_step ({self.max_votes_per_step}) must be at least k ({self.k})")
+        return self
+
+
+class Checkpoint(NamedTuple):
+    """Where a run goes on from: the next step, the state it is shown and the move before it."""
+
+    step: int
+    state: State
+    previous_move: Move | None
+
+    @classmethod
+    def start(cls, disks: int) -> Checkpoint:
+        return cls(1, start_state(disks), None)
+
+
+class RunStats:
+    """Running totals, updated in place on the hot path and read by snapshots and summaries."""
+
+    __slots__ = (
+        "steps",
+        "errors",
+        "first_error_step",
+        "samples",
+        "red_flags",
+        "cancelled",
+        "tokens_in",
+        "tokens_out",
+        "steps_over_k",
+        "votes_histogram",
+        "max_votes_in_a_step",
+    )
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.errors = 0
+        self.first_error_step: int | None = None
+        self.samples = 0
+        self.red_flags: Counter[RedFlag] = Counter()
+        self.cancelled = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.steps_over_k = 0
+        self.votes_histogram: Counter[int] = Counter()
+        """Decided steps by the number of valid votes they took."""
+        self.max_votes_in_a_step = 0
+
+
+class UndecidedStep(BaseModel):
+    """The step a run stopped at because no candidate got ahead by k."""
+
+    step: int
+    votes: int
+    red_flags: int
+    tally: list[tuple[str, int]]
+    """Candidates as ``move | next_state`` with their votes, most first."""
+    estimated_p: float
+    """The share of valid votes the most popular candidate got: an upper bound on p for this step."""
+    right_answer_share: float | None
+    """The share the auditor's answer got, when the auditor knows one."""
+
+
+class RunSummary(BaseModel):
+    """What a run did, as ``maker solve --json`` prints it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    disks: int
+    k: int
+    model: str
+    steps: int
+    """Decided steps."""
+    total_steps: int
+    errors: int
+    """Decided steps whose move or state the audit found wrong."""
+    solved: bool
+    samples: int
+    """Valid votes."""
+    red_flags: dict[str, int]
+    cancelled: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float | None
+    """None when the model has no price: unknown, never zero."""
+    wall_s: float
+    stopped: StopReason
+    message: str
+    first_error_step: int | None
+    steps_over_k: int
+    """Decided steps that needed more than k valid votes."""
+    samples_per_step: float
+    votes_histogram: dict[int, int]
+    undecided: UndecidedStep | None = None
+
+
+def format_answer_short(answer: tuple[Move, State]) -> str:
+    """``[1, 0, 2] | [[..], [..], [..]]``: a candidate on one line."""
+    return f"{format_move(answer[0])} | {format_state(answer[1])}"
+
+
+class _Undecided(Exception):
+    """Raised inside a step when it cannot be decided."""
+
+    def __init__(self, tally: VoteTally[Answer], red_flags: int) -> None:
+        self.tally = tally
+        self.red_flags = red_flags
+
+
+class Runner:
+    """Runs MAKER over the Towers of Hanoi with one sampler, emitting events as it goes."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        sampler: Sampler,
+        *,
+        pricing: Pricing | None = None,
+        resume_from: Checkpoint | None = None,
+        control: RunControl | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.sampler = sampler
+        self.pricing = pricing
+        self.checkpoint = resume_from or Checkpoint.start(config.disks)
+        self.control = control
+        self.clock = clock
+        self.stats = RunStats()
+        self.position = self.checkpoint
+        """The next step to decide, the state it shows and the move before it."""
+        self._step_listeners: list[Listener] = []
+        self._sample_listeners: list[Listener] = []
+        self._immediate = bool(getattr(sampler, "completes_without_waiting", False))
+
+    def subscribe(self, listener: Listener, *, samples: bool = False) -> None:
+        """Call ``listener`` with every step-level event, and with sample-level ones if ``samples``."""
+        self._step_listeners.append(listener)
+        if samples:
+            self._sample_listeners.append(listener)
+
+    @property
+    def cost_usd(self) -> float | None:
+        """USD spent so far, None when the model is unpriced."""
+        if self.pricing is None:
+            return None
+        return self.pricing.cost(self.stats.tokens_in, self.stats.tokens_out)
+
+    async def run(self) -> RunSummary:
+        """Decide steps until the task is done, a step is undecided, or the run is stopped."""
+        started = self.clock()
+        stop: StopReason = "finished"
+        message = ""
+        undecided: UndecidedStep | None = None
+        try:
+            stop, message, undecided = await self._run_steps()
+        except Exception as exc:  # a sampler that gave up: end the run cleanly, keep what was decided
+            stop, message = "sampler_error", f"the model could not be sampled at step {self.position.step}: {exc}"
+        summary = self._summary(stop, message, undecided, self.clock() - started)
+        self._emit(RunFinished(summary))
+        return summary
+
+    async def _run_steps(self) -> tuple[StopReason, str, UndecidedStep | None]:
+        config, stats = self.config, self.stats
+        disks, k = config.disks, config.k
+        builder = PromptBuilder(disks)
+        step, state, previous = self.checkpoint
+        on_path = state == state_before_step(step, disks) and (
+            previous == (optimal_move(step - 1, disks) if step > 1 else None)
+        )
+        histogram = stats.votes_histogram
+        control = self.control
+        step_listeners = self._step_listeners
+        last = total_steps(disks)
+        while step <= last:
+            if control is not None and control.engaged:
+                await control.gate(step_start=True)
+                if control.stop_requested:
+                    return "stopped", f"stopped by request before step {step}", None
+            messages = builder.messages(previous, state)
+            if step_listeners:
+                self._emit(StepStarted(step, state, previous))
+            # The auditor's answer for the state the agent is shown. On the optimal path it comes
+            # from the closed form; after a wrong decision, from the strategy applied to that state.
+            if on_path:
+                expected_move: Move | None = optimal_move(step, disks)
+            else:
+                expected_move = strategy_move(state, previous, disks)
+            try:
+                expected: tuple[Move, State] | None = (
+                    None if expected_move is None else (expected_move, apply_move(state, expected_move))
+                )
+            except ValueError:
+                expected = None
+            try:
+                tally, red_flags, cancelled = await self._vote(step, messages)
+            except _Undecided as undecided:
+                return self._undecided(step, undecided, expected)
+            if tally is None:
+                return "stopped", f"stopped by request during step {step}", None
+            answer: Answer = tally.leader  # type: ignore[assignment]
+            correct = answer == expected
+            stats.steps += 1
+            votes = tally.total
+            stats.samples += votes
+            histogram[votes] += 1
+            if votes > k:
+                stats.steps_over_k += 1
+            if not correct:
+                on_path = False
+                stats.errors += 1
+                if stats.first_error_step is None:
+                    stats.first_error_step = step
+            if step_listeners:
+                self._emit(
+                    StepDecided(
+                        step, answer, tally.leader_votes, votes, red_flags, cancelled, len(tally.counts),
+                        None if expected is None else Answer(*expected), correct,
+                    )
+                )
+            previous, state = answer
+            step += 1
+            self.position = Checkpoint(step, state, previous)
+            if not correct and config.stop_on_error:
+                want = "no legal move" if expected is None else format_answer_short(expected)
+                return (
+                    "audit_error",
+                    f"audit: step {step - 1} decided {format_answer_short(answer)} but the strategy gives {want}",
+                    None,
+                )
+        if stats.errors:
+            return "finished", f"all {last:,} steps decided, {stats.errors:,} of them wrong by the audit", None
+        if state != goal_state(disks):
+            return "finished", f"all {last:,} steps decided but the final state is not the goal", None
+        return "solved", f"solved: all {last:,} steps decided, zero audit errors", None
+
+    async def _vote(self, step: int, messages: list[Message]) -> tuple[VoteTally[Answer] | None, int, int]:
+        """Sample and vote until a candidate is ahead by k; returns the tally, red flags, cancelled.
+
+        Samples are judged in arrival order. After the first round (k samples, or ``parallel``),
+        only as many go out as the leader still needs, counting those in flight, so no sample is
+        drawn that a one-at-a-time sampler would not draw too. A sampler that never waits is
+        awaited in place, one sample after another: with nothing in flight that is the same order
+        and the same samples, without a task per sample.
+        """
+        config, stats, sampler = self.config, self.stats, self.sampler
+        k, disks, max_tokens = config.k, config.disks, config.max_tokens
+        first_temperature, temperature = config.first_temperature, config.temperature
+        cap, red_cap = config.max_votes_per_step, config.max_red_flags_per_step
+        tally: VoteTally[Answer] = VoteTally(k)
+        add = tally.add
+        immediate = self._immediate
+        sample_listeners = self._sample_listeners
+        control = self.control
+        complete = sampler.complete
+        ready: deque[tuple[int, float, Completion]] = deque()
+        pending: dict[asyncio.Task[Completion], tuple[int, float]] = {}
+        launched = judged = red_flags = tokens_in = tokens_out = 0
+        first_round = max(config.parallel or k, k)
+        owed = first_round  # a sampler that never waits: samples due and not yet drawn
+        try:
+            while True:
+                if immediate:
+                    if owed == 0:
+                        owed = tally.votes_still_needed
+                    if control is not None and control.engaged:
+                        await control.gate(step_start=False)
+                        if control.stop_requested:
+                            return None, red_flags, self._cancel(step, launched, owed, ready, pending)
+                    index, sample_temperature = launched, first_temperature if launched == 0 else temperature
+                    completion = await complete(messages, sample_temperature, max_tokens)
+                    launched += 1
+                else:
+                    wanted = (first_round if launched == 0 else tally.votes_still_needed) - (launched - judged)
+                    for _ in range(wanted):
+                        if control is not None and control.engaged:
+                            await control.gate(step_start=False)
+                            if control.stop_requested:
+                                return None, red_flags, self._cancel(step, launched, 0, ready, pending)
+                        sample_temperature = first_temperature if launched == 0 else temperature
+                        task = asyncio.ensure_future(complete(messages, sample_temperature, max_tokens))
+                        pending[task] = (launched, sample_temperature)
+                        launched += 1
+                    if not ready:
+                        done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                        for task in sorted(done, key=lambda t: pending[t][0]):
+                            index, sample_temperature = pending.pop(task)
+                            ready.append((index, sample_temperature, task.result()))
+                    index, sample_temperature, completion = ready.popleft()
+                owed -= 1
+                judged += 1
+                tokens_in += completion.tokens_in
+                tokens_out += completion.tokens_out
+                if completion.finish_reason == "length" or completion.tokens_out > max_tokens:
+                    parsed: Answer | RedFlag = RedFlag.TOO_LONG
+                else:
+                    parsed = parse_answer(completion.text, disks)
+                if parsed.__class__ is Answer:
+                    if sample_listeners:
+                        self._emit_sample(SampleReceived(step, index, sample_temperature, parsed, completion))
+                    if add(parsed):
+                        return tally, red_flags, self._cancel(step, launched, owed, ready, pending)
+                    if tally.total >= cap:
+                        self._cancel(step, launched, owed, ready, pending)
+                        raise _Undecided(tally, red_flags)
+                else:
+                    red_flags += 1
+                    stats.red_flags[parsed] += 1
+                    if sample_listeners:
+                        self._emit_sample(SampleRedFlagged(step, index, sample_temperature, parsed, completion))
+                    if red_flags >= red_cap:
+                        self._cancel(step, launched, owed, ready, pending)
+                        raise _Undecided(tally, red_flags)
+        finally:
+            stats.tokens_in += tokens_in
+            stats.tokens_out += tokens_out
+            if pending:
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    def _cancel(
+        self,
+        step: int,
+        launched: int,
+        owed: int,
+        ready: deque[tuple[int, float, Completion]],
+        pending: dict[asyncio.Task[Completion], tuple[int, float]],
+    ) -> int:
+        """Count and announce the samples a finished step no longer needs; returns how many.
+
+        Replies that already arrived were paid for, so their tokens count. For a sampler that never
+        waits, samples due but not yet drawn are cancelled before they are drawn. The ``finally``
+        in :meth:`_vote` cancels the tasks still in flight.
+        """
+        cancelled = len(ready) + len(pending) + (owed if self._immediate else 0)
+        if not cancelled:
+            return 0
+        self.stats.cancelled += cancelled
+        listeners = bool(self._sample_listeners)
+        for index, temperature, completion in ready:
+            self.stats.tokens_in += completion.tokens_in
+            self.stats.tokens_out += completion.tokens_out
+            if listeners:
+                self._emit_sample(SampleCancelled(step, index, temperature, completion))
+        if listeners:
+            for index, temperature in pending.values():
+                self._emit_sample(SampleCancelled(step, index, temperature, None))
+            if self._immediate:
+                temperature = self.config.temperature
+                for index in range(launched, launched + owed):
+                    self._emit_sample(SampleCancelled(step, index, temperature, None))
+        ready.clear()
+        return cancelled
+
+    def _undecided(
+        self, step: int, undecided: _Undecided, expected: tuple[Move, State] | None
+    ) -> tuple[StopReason, str, UndecidedStep]:
+        tally = undecided.tally
+        ranked = tally.ranked()
+        votes = tally.total
+        top = ranked[0][1] if ranked else 0
+        estimated_p = top / votes if votes else 0.0
+        right_share = None
+        if expected is not None and votes:
+            right_share = tally.counts.get(Answer(*expected), 0) / votes
+        tally_text = ", ".join(f"{format_answer_short(answer)} x{count}" for answer, count in ranked[:4])
+        if len(ranked) > 4:
+            tally_text += f", and {len(ranked) - 4} more"
+        if votes:
+            why = (
+                f"after {votes} valid votes no answer is ahead by {tally.k} "
+                f"(tally: {tally_text}); the most popular answer has p <= {estimated_p:.2f}"
+            )
+        else:
+            why = f"every one of {undecided.red_flags} samples was red-flagged"
+        message = (
+            f"step {step} is undecided: {why}. Voting cannot fix a systematic error (p < 0.5): "
+            "use a stronger model, a higher vote cap, or a different prompt."
+        )
+        detail = UndecidedStep(
+            step=step,
+            votes=votes,
+            red_flags=undecided.red_flags,
+            tally=[(format_answer_short(answer), count) for answer, count in ranked],
+            estimated_p=estimated_p,
+            right_answer_share=right_share,
+        )
+        self._emit(
+            StepUndecided(step, tuple(ranked), votes, undecided.red_flags, None if expected is None else Answer(*expected), message)
+        )
+        return "undecided", message, detail
+
+    def _summary(self, stop: StopReason, message: str, undecided: UndecidedStep | None, wall_s: float) -> RunSummary:
+        stats = self.stats
+        return RunSummary(
+            disks=self.config.disks,
+            k=self.config.k,
+            model=getattr(self.sampler, "name", "unknown"),
+            steps=stats.steps,
+            total_steps=total_steps(self.config.disks),
+            errors=stats.errors,
+            solved=stop == "solved" and stats.errors == 0,
+            samples=stats.samples,
+            red_flags={flag.value: stats.red_flags.get(flag, 0) for flag in RedFlag},
+            cancelled=stats.cancelled,
+            tokens_in=stats.tokens_in,
+            tokens_out=stats.tokens_out,
+            cost_usd=self.cost_usd,
+            wall_s=round(wall_s, 3),
+            stopped=stop,
+            message=message,
+            first_error_step=stats.first_error_step,
+            steps_over_k=stats.steps_over_k,
+            samples_per_step=stats.samples / stats.steps if stats.steps else 0.0,
+            votes_histogram=dict(sorted(stats.votes_histogram.items())),
+            undecided=undecided,
+        )
+
+    def _emit(self, event: Event) -> None:
+        for listener in self._step_listeners:
+            listener(event)
+
+    def _emit_sample(self, event: Event) -> None:
+        for listener in self._sample_listeners:
+            listener(event)

@@ -1,0 +1,48 @@
+"""The sampler protocol every model implements: messages in, raw text out.
+
+A sampler never parses: it returns the model's text with its finish reason, token counts and
+latency, and the engine's parser decides whether it is a vote or a red flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
+
+from engine.prompt import Message
+
+
+class Completion(NamedTuple):
+    """One model reply as the engine sees it."""
+
+    text: str
+    finish_reason: str | None
+    """``"stop"`` for a finished reply, ``"length"`` when cut at the token limit."""
+    tokens_in: int
+    tokens_out: int
+    latency_s: float
+
+
+class Sampler(Protocol):
+    """Anything that turns a step's messages into one model reply."""
+
+    name: str
+    """The model's name, as the price table and recordings know it."""
+
+    async def complete(self, messages: Sequence[Message], temperature: float, max_tokens: int) -> Completion:
+        """Draw one reply. Cancelling the awaiting task abandons the request."""
+        ...
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens in ``text`` by the usual rule of thumb for English and code: one per four characters."""
+    return (len(text) + 3) // 4
+
+
+MESSAGE_OVERHEAD_TOKENS = 4
+"""Tokens a chat API adds around each message (role and separators)."""
+
+
+def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
+    """Input tokens of a chat request, estimated from its text."""
+    return sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in messages)
