@@ -7,6 +7,7 @@ immutable tuple of three tuples so it can key a vote; a move is ``(disk, from_pe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 State = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 Move = tuple[int, int, int]
@@ -135,6 +136,10 @@ def format_move(move: Move | None) -> str:
     return "none" if move is None else f"[{move[0]}, {move[1]}, {move[2]}]"
 
 
+@lru_cache(maxsize=8)
 def format_state(state: State) -> str:
-    """``[[...], [...], [...]]`` as the prompt and the answer format write it."""
+    """``[[...], [...], [...]]`` as the prompt and the answer format write it.
+
+    Cached: a step's answer and the next step's prompt write the same state.
+    """
     return str([list(state[0]), list(state[1]), list(state[2])])

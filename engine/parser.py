@@ -84,13 +84,16 @@ def parse_answer(text: str, disks: int) -> Parsed:
         return RedFlag.BAD_STATE
     try:
         pegs, end = _decode(line)
-        if end != len(line.rstrip()) or not (type(pegs) is list and len(pegs) == 3 and all(type(peg) is list for peg in pegs)):
+        if end != len(line.rstrip()) or type(pegs) is not list or len(pegs) != 3:
             return RedFlag.BAD_STATE
-        if sorted(pegs[0] + pegs[1] + pegs[2]) != _all_disks(disks):
+        first, second, third = pegs
+        if type(first) is not list or type(second) is not list or type(third) is not list:
+            return RedFlag.BAD_STATE
+        if sorted(first + second + third) != _all_disks(disks):
             return RedFlag.BAD_STATE
     except (ValueError, TypeError):
         return RedFlag.BAD_STATE
-    return Answer((disk, source, target), (tuple(pegs[0]), tuple(pegs[1]), tuple(pegs[2])))
+    return Answer((disk, source, target), (tuple(first), tuple(second), tuple(third)))
 
 
 @lru_cache(maxsize=64)

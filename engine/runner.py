@@ -28,7 +28,7 @@ from engine.events import (
     StepStarted,
     StepUndecided,
 )
-from engine.hanoi import MAX_DISKS, Move, State, apply_move, format_move, format_state, goal_state
+from engine.hanoi import MAX_DISKS, Move, State, apply_move, format_move, format_state, goal_state, is_legal
 from engine.hanoi import optimal_move, start_state, state_before_step, strategy_move, total_steps
 from engine.parser import Answer, RedFlag, parse_answer
 from engine.pricing import Pricing
@@ -195,7 +195,11 @@ class Runner:
         """The next step to decide, the state it shows and the move before it."""
         self._step_listeners: list[Listener] = []
         self._sample_listeners: list[Listener] = []
-        self._immediate = bool(getattr(sampler, "completes_without_waiting", False))
+        self._disks, self._max_tokens = config.disks, config.max_tokens
+        self._first_round = max(config.parallel or config.k, config.k)
+        self._complete_now: Callable[..., Completion] | None = (
+            getattr(sampler, "complete_now", None) if getattr(sampler, "completes_without_waiting", False) else None
+        )
 
     def subscribe(self, listener: Listener, *, samples: bool = False) -> None:
         """Call ``listener`` with every step-level event, and with sample-level ones if ``samples``."""
@@ -235,10 +239,14 @@ class Runner:
         histogram = stats.votes_histogram
         control = self.control
         step_listeners = self._step_listeners
+        immediate = self._complete_now is not None
         last = total_steps(disks)
         while step <= last:
             if control is not None and control.engaged:
-                await control.gate(step_start=True)
+                if immediate:
+                    control.wait(step_start=True)
+                else:
+                    await control.gate(step_start=True)
                 if control.stop_requested:
                     return "stopped", f"stopped by request before step {step}", None
             messages = builder.messages(previous, state)
@@ -246,18 +254,15 @@ class Runner:
                 self._emit(StepStarted(step, state, previous))
             # The auditor's answer for the state the agent is shown. On the optimal path it comes
             # from the closed form; after a wrong decision, from the strategy applied to that state.
-            if on_path:
-                expected_move: Move | None = optimal_move(step, disks)
-            else:
-                expected_move = strategy_move(state, previous, disks)
+            expected_move = optimal_move(step, disks) if on_path else strategy_move(state, previous, disks)
+            expected = None
+            if expected_move is not None and is_legal(state, expected_move):
+                expected = Answer(expected_move, apply_move(state, expected_move))
             try:
-                expected: tuple[Move, State] | None = (
-                    None if expected_move is None else (expected_move, apply_move(state, expected_move))
-                )
-            except ValueError:
-                expected = None
-            try:
-                tally, red_flags, cancelled = await self._vote(step, messages)
+                if immediate:
+                    tally, red_flags, cancelled = self._vote_now(step, messages)
+                else:
+                    tally, red_flags, cancelled = await self._vote(step, messages)
             except _Undecided as undecided:
                 return self._undecided(step, undecided, expected)
             if tally is None:
@@ -279,7 +284,7 @@ class Runner:
                 self._emit(
                     StepDecided(
                         step, answer, tally.leader_votes, votes, red_flags, cancelled, len(tally.counts),
-                        None if expected is None else Answer(*expected), correct,
+                        expected, correct,
                     )
                 )
             previous, state = answer
@@ -298,127 +303,141 @@ class Runner:
             return "finished", f"all {last:,} steps decided but the final state is not the goal", None
         return "solved", f"solved: all {last:,} steps decided, zero audit errors", None
 
-    async def _vote(self, step: int, messages: list[Message]) -> tuple[VoteTally[Answer] | None, int, int]:
-        """Sample and vote until a candidate is ahead by k; returns the tally, red flags, cancelled.
+    def _judge(self, step: int, index: int, temperature: float, completion: Completion) -> Answer | None:
+        """Count a reply's tokens and parse it: its candidate, or None when it is red-flagged."""
+        stats = self.stats
+        stats.tokens_in += completion.tokens_in
+        stats.tokens_out += completion.tokens_out
+        if completion.finish_reason == "length" or completion.tokens_out > self._max_tokens:
+            parsed: Answer | RedFlag = RedFlag.TOO_LONG
+        else:
+            parsed = parse_answer(completion.text, self._disks)
+        if parsed.__class__ is Answer:
+            if self._sample_listeners:
+                self._emit_sample(SampleReceived(step, index, temperature, parsed, completion))  # type: ignore[arg-type]
+            return parsed  # type: ignore[return-value]
+        stats.red_flags[parsed] += 1  # type: ignore[index]
+        if self._sample_listeners:
+            self._emit_sample(SampleRedFlagged(step, index, temperature, parsed, completion))  # type: ignore[arg-type]
+        return None
 
-        Samples are judged in arrival order. After the first round (k samples, or ``parallel``),
-        only as many go out as the leader still needs, counting those in flight, so no sample is
-        drawn that a one-at-a-time sampler would not draw too. A sampler that never waits is
-        awaited in place, one sample after another: with nothing in flight that is the same order
-        and the same samples, without a task per sample.
+    def _vote_now(self, step: int, messages: list[Message]) -> tuple[VoteTally[Answer] | None, int, int]:
+        """Vote with a sampler that never waits: draw, judge, repeat.
+
+        With nothing ever in flight, drawing one sample at a time yields the same samples in the
+        same order as sending a round out at once. Samples of a round that were due but not yet
+        drawn when the step is decided (only when ``parallel`` exceeds k) are cancelled undrawn.
         """
-        config, stats, sampler = self.config, self.stats, self.sampler
-        k, disks, max_tokens = config.k, config.disks, config.max_tokens
-        first_temperature, temperature = config.first_temperature, config.temperature
+        config = self.config
+        first_temperature, temperature, max_tokens = config.first_temperature, config.temperature, config.max_tokens
         cap, red_cap = config.max_votes_per_step, config.max_red_flags_per_step
-        tally: VoteTally[Answer] = VoteTally(k)
+        tally: VoteTally[Answer] = VoteTally(config.k)
         add = tally.add
-        immediate = self._immediate
-        sample_listeners = self._sample_listeners
-        control = self.control
-        complete = sampler.complete
+        complete, judge, control = self._complete_now, self._judge, self.control
+        owed = self._first_round  # samples of the current round not yet drawn
+        index = red_flags = 0
+        while True:
+            if owed == 0:
+                owed = tally.votes_still_needed
+            if control is not None and control.engaged:
+                control.wait(step_start=False)
+                if control.stop_requested:
+                    return None, red_flags, self._cancel_undrawn(step, index, owed)
+            sample_temperature = first_temperature if index == 0 else temperature
+            answer = judge(step, index, sample_temperature, complete(messages, sample_temperature, max_tokens))  # type: ignore[misc]
+            index += 1
+            owed -= 1
+            if answer is None:
+                red_flags += 1
+                if red_flags >= red_cap:
+                    raise _Undecided(tally, red_flags)
+            elif add(answer):
+                return tally, red_flags, self._cancel_undrawn(step, index, owed)
+            elif tally.total >= cap:
+                raise _Undecided(tally, red_flags)
+
+    async def _vote(self, step: int, messages: list[Message]) -> tuple[VoteTally[Answer] | None, int, int]:
+        """Vote with a sampler that waits: samples run as tasks and are judged as they arrive.
+
+        The first round goes out at once; after that only as many as the leader still needs,
+        counting those in flight, so no sample is drawn that a one-at-a-time sampler would not
+        draw too. Samples still running when the step ends are cancelled; replies that arrived but
+        were not judged yet are cancelled too (and their tokens counted: they were paid for).
+        """
+        config = self.config
+        first_temperature, temperature, max_tokens = config.first_temperature, config.temperature, config.max_tokens
+        cap, red_cap = config.max_votes_per_step, config.max_red_flags_per_step
+        tally: VoteTally[Answer] = VoteTally(config.k)
+        complete, judge, control = self.sampler.complete, self._judge, self.control
         ready: deque[tuple[int, float, Completion]] = deque()
         pending: dict[asyncio.Task[Completion], tuple[int, float]] = {}
-        launched = judged = red_flags = tokens_in = tokens_out = 0
-        first_round = max(config.parallel or k, k)
-        owed = first_round  # a sampler that never waits: samples due and not yet drawn
+        launched = judged = red_flags = 0
         try:
             while True:
-                if immediate:
-                    if owed == 0:
-                        owed = tally.votes_still_needed
+                wanted = (self._first_round if launched == 0 else tally.votes_still_needed) - (launched - judged)
+                for _ in range(wanted):
                     if control is not None and control.engaged:
                         await control.gate(step_start=False)
                         if control.stop_requested:
-                            return None, red_flags, self._cancel(step, launched, owed, ready, pending)
-                    index, sample_temperature = launched, first_temperature if launched == 0 else temperature
-                    completion = await complete(messages, sample_temperature, max_tokens)
+                            return None, red_flags, self._cancel_in_flight(step, ready, pending)
+                    sample_temperature = first_temperature if launched == 0 else temperature
+                    task = asyncio.ensure_future(complete(messages, sample_temperature, max_tokens))
+                    pending[task] = (launched, sample_temperature)
                     launched += 1
-                else:
-                    wanted = (first_round if launched == 0 else tally.votes_still_needed) - (launched - judged)
-                    for _ in range(wanted):
-                        if control is not None and control.engaged:
-                            await control.gate(step_start=False)
-                            if control.stop_requested:
-                                return None, red_flags, self._cancel(step, launched, 0, ready, pending)
-                        sample_temperature = first_temperature if launched == 0 else temperature
-                        task = asyncio.ensure_future(complete(messages, sample_temperature, max_tokens))
-                        pending[task] = (launched, sample_temperature)
-                        launched += 1
-                    if not ready:
-                        done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                        for task in sorted(done, key=lambda t: pending[t][0]):
-                            index, sample_temperature = pending.pop(task)
-                            ready.append((index, sample_temperature, task.result()))
-                    index, sample_temperature, completion = ready.popleft()
-                owed -= 1
+                if not ready:
+                    done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    for task in sorted(done, key=lambda t: pending[t][0]):
+                        index, sample_temperature = pending.pop(task)
+                        ready.append((index, sample_temperature, task.result()))
+                index, sample_temperature, completion = ready.popleft()
                 judged += 1
-                tokens_in += completion.tokens_in
-                tokens_out += completion.tokens_out
-                if completion.finish_reason == "length" or completion.tokens_out > max_tokens:
-                    parsed: Answer | RedFlag = RedFlag.TOO_LONG
-                else:
-                    parsed = parse_answer(completion.text, disks)
-                if parsed.__class__ is Answer:
-                    if sample_listeners:
-                        self._emit_sample(SampleReceived(step, index, sample_temperature, parsed, completion))
-                    if add(parsed):
-                        return tally, red_flags, self._cancel(step, launched, owed, ready, pending)
-                    if tally.total >= cap:
-                        self._cancel(step, launched, owed, ready, pending)
-                        raise _Undecided(tally, red_flags)
-                else:
+                answer = judge(step, index, sample_temperature, completion)
+                if answer is None:
                     red_flags += 1
-                    stats.red_flags[parsed] += 1
-                    if sample_listeners:
-                        self._emit_sample(SampleRedFlagged(step, index, sample_temperature, parsed, completion))
                     if red_flags >= red_cap:
-                        self._cancel(step, launched, owed, ready, pending)
+                        self._cancel_in_flight(step, ready, pending)
                         raise _Undecided(tally, red_flags)
+                elif tally.add(answer):
+                    return tally, red_flags, self._cancel_in_flight(step, ready, pending)
+                elif tally.total >= cap:
+                    self._cancel_in_flight(step, ready, pending)
+                    raise _Undecided(tally, red_flags)
         finally:
-            stats.tokens_in += tokens_in
-            stats.tokens_out += tokens_out
+            for task in pending:
+                task.cancel()
             if pending:
-                for task in pending:
-                    task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
 
-    def _cancel(
+    def _cancel_undrawn(self, step: int, index: int, owed: int) -> int:
+        """Count the samples due in this round but never drawn; returns how many."""
+        if owed:
+            self.stats.cancelled += owed
+            if self._sample_listeners:
+                temperature = self.config.temperature
+                for late in range(index, index + owed):
+                    self._emit_sample(SampleCancelled(step, late, temperature, None))
+        return owed
+
+    def _cancel_in_flight(
         self,
         step: int,
-        launched: int,
-        owed: int,
         ready: deque[tuple[int, float, Completion]],
         pending: dict[asyncio.Task[Completion], tuple[int, float]],
     ) -> int:
-        """Count and announce the samples a finished step no longer needs; returns how many.
-
-        Replies that already arrived were paid for, so their tokens count. For a sampler that never
-        waits, samples due but not yet drawn are cancelled before they are drawn. The ``finally``
-        in :meth:`_vote` cancels the tasks still in flight.
-        """
-        cancelled = len(ready) + len(pending) + (owed if self._immediate else 0)
-        if not cancelled:
-            return 0
+        """Count the samples a finished step no longer needs; ``_vote`` then cancels the tasks."""
+        cancelled = len(ready) + len(pending)
         self.stats.cancelled += cancelled
-        listeners = bool(self._sample_listeners)
         for index, temperature, completion in ready:
             self.stats.tokens_in += completion.tokens_in
             self.stats.tokens_out += completion.tokens_out
-            if listeners:
-                self._emit_sample(SampleCancelled(step, index, temperature, completion))
-        if listeners:
-            for index, temperature in pending.values():
-                self._emit_sample(SampleCancelled(step, index, temperature, None))
-            if self._immediate:
-                temperature = self.config.temperature
-                for index in range(launched, launched + owed):
-                    self._emit_sample(SampleCancelled(step, index, temperature, None))
+            self._emit_sample(SampleCancelled(step, index, temperature, completion))
+        for index, temperature in pending.values():
+            self._emit_sample(SampleCancelled(step, index, temperature, None))
         ready.clear()
         return cancelled
 
     def _undecided(
-        self, step: int, undecided: _Undecided, expected: tuple[Move, State] | None
+        self, step: int, undecided: _Undecided, expected: Answer | None
     ) -> tuple[StopReason, str, UndecidedStep]:
         tally = undecided.tally
         ranked = tally.ranked()
@@ -427,7 +446,7 @@ class Runner:
         estimated_p = top / votes if votes else 0.0
         right_share = None
         if expected is not None and votes:
-            right_share = tally.counts.get(Answer(*expected), 0) / votes
+            right_share = tally.counts.get(expected, 0) / votes
         tally_text = ", ".join(f"{format_answer_short(answer)} x{count}" for answer, count in ranked[:4])
         if len(ranked) > 4:
             tally_text += f", and {len(ranked) - 4} more"
@@ -451,7 +470,7 @@ class Runner:
             right_answer_share=right_share,
         )
         self._emit(
-            StepUndecided(step, tuple(ranked), votes, undecided.red_flags, None if expected is None else Answer(*expected), message)
+            StepUndecided(step, tuple(ranked), votes, undecided.red_flags, expected, message)
         )
         return "undecided", message, detail
 

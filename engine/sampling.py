@@ -34,6 +34,20 @@ class Sampler(Protocol):
         ...
 
 
+class ImmediateSampler(Sampler, Protocol):
+    """A sampler whose replies need no waiting (a simulated model without latency).
+
+    When ``completes_without_waiting`` is true the runner calls ``complete_now`` in place of
+    ``complete``: the same reply, without a coroutine and a task per sample.
+    """
+
+    completes_without_waiting: bool
+
+    def complete_now(self, messages: Sequence[Message], temperature: float, max_tokens: int) -> Completion:
+        """Draw one reply at once."""
+        ...
+
+
 def estimate_tokens(text: str) -> int:
     """Tokens in ``text`` by the usual rule of thumb for English and code: one per four characters."""
     return (len(text) + 3) // 4

@@ -19,7 +19,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine.hanoi import Move, State, apply_move, format_move, format_state, is_legal, state_before_step
+from engine.hanoi import IllegalMove, Move, State, apply_move, format_move, format_state, is_legal, state_before_step
 from engine.hanoi import strategy_move, total_steps
 from engine.prompt import CURRENT_STATE_LABEL, NO_PREVIOUS_MOVE, PREVIOUS_MOVE_LABEL, Message
 from engine.sampling import Completion, estimate_prompt_tokens, estimate_tokens
@@ -80,12 +80,14 @@ class _StepView(NamedTuple):
 
     disks: int
     state: State
-    previous_move: Move | None
     right: tuple[Move, State] | None
-    right_text: str
+    """The strategy's answer, or None when the prompt admits none (no state, or a broken one)."""
     reasoning: str
     error_rate: float
     tokens_in: int
+    right_completion: Completion | None
+    """The right reply, built once a step: a model at temperature 0 writes the same text each time."""
+    max_tokens: int
 
 
 _decode = json.JSONDecoder().raw_decode
@@ -121,47 +123,50 @@ class SimulatedLLM:
         self._same_wrong: tuple[str, str] | None = None
 
     async def complete(self, messages: Sequence[Message], temperature: float, max_tokens: int) -> Completion:
-        """Write one reply to ``messages``; see :class:`SimConfig` for how it errs."""
-        prompt = messages[-1]["content"]
-        if prompt is self._last_prompt:
-            view = self._last_view
-        else:
-            view = self._read(messages)
-        rng = self._rng
-        text = view.right_text if rng.random() >= view.error_rate else self._wrong_text(view, rng, max_tokens)
-        latency = 0.0
+        """Write one reply to ``messages``, after the configured latency; see :class:`SimConfig`."""
+        completion = self.complete_now(messages, temperature, max_tokens)
         if self.config.latency_s:
             latency = self.config.latency_s
             if self.config.latency_spread:
-                latency *= rng.lognormvariate(0.0, self.config.latency_spread)
+                latency *= self._rng.lognormvariate(0.0, self.config.latency_spread)
             await asyncio.sleep(latency)
-        tokens_out = estimate_tokens(text)
-        if tokens_out <= max_tokens:
-            return Completion(text, "stop", view.tokens_in, tokens_out, latency)
-        return Completion(text[: max_tokens * 4], "length", view.tokens_in, max_tokens, latency)
+            completion = completion._replace(latency_s=latency)
+        return completion
+
+    def complete_now(self, messages: Sequence[Message], temperature: float, max_tokens: int) -> Completion:
+        """Write one reply at once (the model's thinking, without its latency)."""
+        prompt = messages[-1]["content"]
+        view = self._last_view if prompt is self._last_prompt else self._read(messages, max_tokens)
+        if self._rng.random() >= view.error_rate and view.right_completion is not None:
+            if max_tokens == view.max_tokens:
+                return view.right_completion
+            return _cut(view.right_completion.text, view.tokens_in, max_tokens)
+        return _cut(self._wrong_text(view, self._rng, max_tokens), view.tokens_in, max_tokens)
 
     # -- reading the prompt ---------------------------------------------------------------------
 
-    def _read(self, messages: Sequence[Message]) -> _StepView:
+    def _read(self, messages: Sequence[Message], max_tokens: int) -> _StepView:
         prompt = messages[-1]["content"]
         tokens_in = estimate_prompt_tokens(messages)
         state, previous = _read_prompt(prompt)
-        if state is None:
-            view = _StepView(0, ((), (), ()), None, None, "I could not find the current state.", "", 1.0, tokens_in)
-        else:
+        view = _StepView(0, ((), (), ()), None, "I could not find the current state.", 1.0, tokens_in, None, max_tokens)
+        if state is not None:
             disks = len(state[0]) + len(state[1]) + len(state[2])
-            error_rate = self.config.error_rate
-            if self.config.hard_steps and state in self._hard_states_for(disks):
-                error_rate = self.config.hard_error_rate
             move = strategy_move(state, previous, disks)
-            if move is None or not is_legal(state, move):
+            try:
+                right = (move, apply_move(state, move)) if move is not None else None
+            except IllegalMove:
+                right = None
+            if right is None:
                 reasoning = "No move fits the strategy here; I will move disk 1 anyway."
-                view = _StepView(disks, state, previous, None, reasoning, reasoning, 1.0, tokens_in)
+                view = view._replace(disks=disks, state=state, reasoning=reasoning)
             else:
-                right = (move, apply_move(state, move))
-                reasoning = _reasoning(state, previous, move, disks)
-                text = f"{reasoning}\n{_answer_lines(*right)}"
-                view = _StepView(disks, state, previous, right, text, reasoning, error_rate, tokens_in)
+                error_rate = self.config.error_rate
+                if self.config.hard_steps and state in self._hard_states_for(disks):
+                    error_rate = self.config.hard_error_rate
+                reasoning = _reasoning(previous, right[0], disks)
+                completion = _cut(f"{reasoning}\n{_answer_lines(*right)}", tokens_in, max_tokens)
+                view = _StepView(disks, state, right, reasoning, error_rate, tokens_in, completion, max_tokens)
         self._last_prompt, self._last_view, self._same_wrong = prompt, view, None
         return view
 
@@ -222,7 +227,7 @@ def _read_prompt(prompt: str) -> tuple[State | None, Move | None]:
     return state, previous
 
 
-def _reasoning(state: State, previous: Move | None, move: Move, disks: int) -> str:
+def _reasoning(previous: Move | None, move: Move, disks: int) -> str:
     disk, source, target = move
     if disk == 1:
         why = "There is no previous move" if previous is None else "The previous move did not move disk 1"
@@ -264,7 +269,7 @@ def _wrong_answer(view: _StepView, kind: ErrorKind, rng: random.Random | None) -
 
 def _malformed(view: _StepView, rng: random.Random) -> str:
     if view.right is None:
-        return view.right_text
+        return view.reasoning
     move, state = view.right
     lines = _answer_lines(move, state).split("\n")
     form = rng.randrange(5)
@@ -280,6 +285,14 @@ def _malformed(view: _StepView, rng: random.Random) -> str:
     else:
         body = f"{lines[0]}\nnext_state = [{list(state[0])}, {list(state[1]) + list(state[2])}]"
     return f"{view.reasoning}\n{body}"
+
+
+def _cut(text: str, tokens_in: int, max_tokens: int) -> Completion:
+    """The reply as a server returns it: cut at the token limit, with finish reason ``length``."""
+    tokens_out = estimate_tokens(text)
+    if tokens_out <= max_tokens:
+        return Completion(text, "stop", tokens_in, tokens_out, 0.0)
+    return Completion(text[: max_tokens * 4], "length", tokens_in, max_tokens, 0.0)
 
 
 def _overlong(reasoning: str, max_tokens: int) -> str:
