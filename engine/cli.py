@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -22,11 +24,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from engine.control import RunControl
 from engine.hanoi import MAX_DISKS, total_steps
 from engine.plan import PlanRow, paper_plan, plan_row, prompt_tokens
 from engine.pricing import Pricing, pricing_for
-from engine.runner import RunConfig, Runner, RunSummary
+from engine.control import RunControl
+from engine.export import write_jsonl
+from engine.recording import Recording, RecordingError, describe
+from engine.revote import revote
+from engine.runner import RunConfig, RunSummary
+from engine.session import Session, new_session, resume_session
 from engine.sampling import Sampler
 from engine.scaling import NoMargin, expected_votes_per_step, k_min
 from engine.sim import ErrorKind, SimConfig, SimulatedLLM
@@ -159,6 +165,29 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                      help="log-normal spread of the reply time (default 0: fixed)")
 
 
+def add_record_options(parser: argparse.ArgumentParser) -> None:
+    """Recording options of ``solve``."""
+    group = parser.add_argument_group("recording")
+    group.add_argument("--record", type=Path, default=None, metavar="FILE",
+                       help="record every sample to FILE (SQLite; must not exist) for resume and replay")
+    group.add_argument("--keep-text", action="store_true",
+                       help="keep every reply's text (default: red-flagged and minority replies only)")
+
+
+def _k_list(text: str) -> list[int]:
+    ks: list[int] = []
+    for part in text.split(","):
+        low, dash, high = part.partition("-")
+        try:
+            first, last = int(low), int(high) if dash else int(low)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a k, a list like 1,2,3 or a range like 1-5") from None
+        if first < 1 or last < first:
+            raise argparse.ArgumentTypeError(f"{part!r}: k starts at 1")
+        ks.extend(range(first, last + 1))
+    return ks
+
+
 def build_parser() -> OneLineParser:
     """The ``maker`` parser with its headless commands."""
     parser = OneLineParser(
@@ -173,6 +202,40 @@ def build_parser() -> OneLineParser:
     solve.add_argument("--headless", action="store_true", help="run without the TUI, with a progress bar on a terminal")
     solve.add_argument("--json", action="store_true", help="print one JSON summary on stdout at the end")
     add_run_options(solve)
+    add_record_options(solve)
+
+    resume = commands.add_parser(
+        "resume", help="continue a recorded run after a crash, Ctrl-C or a budget stop",
+        description="Continue a recording from its last durable step with its recorded configuration, "
+        "appending to the same file.",
+    )
+    resume.add_argument("file", type=Path, metavar="FILE", help="the recording")
+    resume.add_argument("--k", type=_bounded_int(1), default=None, metavar="K", help="go on with another k")
+    resume.add_argument("--json", action="store_true", help="print one JSON summary on stdout at the end")
+
+    info = commands.add_parser("info", help="what a recording holds", description="Summarise a recording.")
+    info.add_argument("file", type=Path, metavar="FILE", help="the recording")
+    info.add_argument("--json", action="store_true", help="print a JSON object")
+
+    export = commands.add_parser(
+        "export", help="a recording as JSON lines", description="Write a recording as one JSON line per step."
+    )
+    export.add_argument("file", type=Path, metavar="FILE", help="the recording")
+    export.add_argument("--jsonl", action="store_true", required=True, help="JSON lines (the only format)")
+    export.add_argument("--out", type=Path, default=None, metavar="PATH", help="write here instead of stdout")
+
+    revote = commands.add_parser(
+        "revote", help="decide a recording's steps again under another k",
+        description="Decide every recorded step again from its recorded samples, in recorded order, under "
+        "another k (and token limit): how many steps decide differently, how many would need samples "
+        "never drawn, and the samples and cost that k would have used.",
+    )
+    revote.add_argument("file", type=Path, metavar="FILE", help="the recording")
+    revote.add_argument("--k", type=_k_list, required=True, metavar="K",
+                        help="a margin, or several: 3, 1,2,3 or 1-5")
+    revote.add_argument("--max-tokens", type=_bounded_int(1), default=None, metavar="T",
+                        help="token limit for the too_long flag (default: the recording's)")
+    revote.add_argument("--json", action="store_true", help="print a JSON list, one object per k")
 
     plan = commands.add_parser(
         "plan", help="k_min and projected cost before a run",
@@ -261,21 +324,35 @@ def solve_headless(args: argparse.Namespace) -> int:
     """Run a solve without the TUI; a progress bar on a terminal, a JSON summary with --json."""
     config = run_config(args)
     sampler, pricing = make_sampler(args)
-    control = RunControl()
-    runner = Runner(config, sampler, pricing=pricing, control=control)
+    session = new_session(config, sampler, pricing, record=args.record, keep_text=args.keep_text)
+    return run_session_headless(session, args.json, expected=_expected_votes(args), record=args.record)
+
+
+def resume_headless(args: argparse.Namespace) -> int:
+    """Continue a recording without the TUI."""
+    session = resume_session(args.file, k=args.k)
+    return run_session_headless(session, args.json, record=args.file)
+
+
+def run_session_headless(session: Session, as_json: bool, expected: float | None = None, record: Path | None = None) -> int:
+    """Run a session to its end; Ctrl-C stops it cleanly, keeping every decided step."""
     err = Console(stderr=True)
-    interrupted = _stop_on_ctrl_c(control)
+    interrupted = _stop_on_ctrl_c(session.control)
     try:
         if err.is_terminal:
-            summary = _run_with_progress(runner, err)
+            summary = _run_with_progress(session, err)
         else:
-            summary = asyncio.run(runner.run())
+            summary = asyncio.run(session.run())
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    if args.json:
+        session.close()
+    if as_json:
         print(summary.model_dump_json())
     else:
-        print_summary(summary, Console(), expected=_expected_votes(args))
+        print_summary(summary, Console(), expected=expected)
+        if record is not None:
+            again = f"; continue with: maker resume {record}" if summary.steps < summary.total_steps else ""
+            Console().print(f"recorded to {record}{again}", style="dim")
     if interrupted.is_set():
         return EXIT_INTERRUPTED
     return EXIT_OK if summary.solved else EXIT_UNSOLVED
@@ -295,10 +372,11 @@ def _stop_on_ctrl_c(control: RunControl) -> threading.Event:
     return interrupted
 
 
-def _run_with_progress(runner: Runner, console: Console) -> RunSummary:
+def _run_with_progress(session: Session, console: Console) -> RunSummary:
     """Run with a rich progress bar that a side thread refreshes from the runner's totals."""
+    runner = session.runner
     stats = runner.stats
-    first = runner.checkpoint.step - 1
+    first = runner.checkpoint.step - 1 - stats.steps
     total = total_steps(runner.config.disks)
     columns = (
         TextColumn("[bold]step"),
@@ -324,7 +402,7 @@ def _run_with_progress(runner: Runner, console: Console) -> RunSummary:
         thread = threading.Thread(target=refresh, name="maker-progress", daemon=True)
         thread.start()
         try:
-            summary = asyncio.run(runner.run())
+            summary = asyncio.run(session.run())
         finally:
             done.set()
             thread.join()
@@ -448,9 +526,83 @@ def _usd(value: float | None) -> str:
     return f"${value / 1000:,.1f}K" if value >= 1000 else f"${value:,.2f}"
 
 
+# -- recordings -----------------------------------------------------------------------------------
+
+
+def info(args: argparse.Namespace) -> int:
+    """Summarise a recording."""
+    with Recording.open(args.file) as recording:
+        facts = describe(recording)
+    if args.json:
+        print(json.dumps(facts))
+        return EXIT_OK
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="dim")
+    table.add_column()
+    state = "complete" if facts["complete"] else f"resumable ({facts['last_stop'] or 'interrupted'})"
+    table.add_row("recording", f"{facts['path']} ({state})")
+    table.add_row("model", facts["model"] + (f" at {facts['base_url_host']}" if facts["base_url_host"] else ""))
+    table.add_row("disks, k", f"{facts['disks']}, {facts['k']}")
+    table.add_row("steps recorded", f"{facts['steps_recorded']:,} of {facts['total_steps']:,}")
+    table.add_row("audit errors", str(facts["errors"]))
+    table.add_row("valid votes", f"{facts['samples']:,}")
+    flags = ", ".join(f"{name} {count:,}" for name, count in facts["red_flags"].items() if count) or "none"
+    table.add_row("red flags", flags)
+    table.add_row("cancelled", f"{facts['cancelled']:,}")
+    table.add_row("undecided attempts", str(facts["undecided_attempts"]))
+    table.add_row("tokens in / out", f"{facts['tokens_in']:,} / {facts['tokens_out']:,}")
+    table.add_row("cost", "unknown (no price)" if facts["cost_usd"] is None else f"${facts['cost_usd']:,.2f}")
+    if facts["last_message"]:
+        table.add_row("last stop", facts["last_message"])
+    Console().print(table)
+    return EXIT_OK
+
+
+def export(args: argparse.Namespace) -> int:
+    """One JSON line per recorded step."""
+    with Recording.open(args.file) as recording:
+        if args.out is not None:
+            if args.out.exists():
+                raise UsageError(f"{args.out} already exists")
+            with open(args.out, "w", encoding="utf-8") as handle:
+                write_jsonl(recording, handle)
+        else:
+            write_jsonl(recording, sys.stdout)
+    return EXIT_OK
+
+
+def revote_command(args: argparse.Namespace) -> int:
+    """Decide the recorded steps again under each requested k."""
+    with Recording.open(args.file) as recording:
+        results = [revote(recording, k, args.max_tokens) for k in args.k]
+    if args.json:
+        print(json.dumps([result.model_dump() for result in results]))
+        return EXIT_OK
+    table = Table(title=f"{args.file}: {results[0].steps:,} steps re-decided from their recorded samples",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("k", "same", "different", "wrong", "needs more", "votes", "red flags", "cost"):
+        table.add_column(name, justify="right")
+    for result in results:
+        table.add_row(
+            str(result.k), f"{result.decided_same:,}", f"{result.decided_differently:,}", f"{result.wrong:,}",
+            f"{result.needs_undrawn_samples:,}", f"{result.votes:,}", f"{result.red_flags:,}",
+            "unknown" if result.cost_usd is None else f"${result.cost_usd:,.4f}",
+        )
+    Console().print(table)
+    Console().print("needs more: steps the recorded samples do not decide under that k (samples never drawn)",
+                    style="dim")
+    return EXIT_OK
+
+
 # -- entry point ----------------------------------------------------------------------------------
 
-HEADLESS_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"plan": plan}
+HEADLESS_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "plan": plan,
+    "resume": resume_headless,
+    "info": info,
+    "export": export,
+    "revote": revote_command,
+}
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -459,7 +611,7 @@ def dispatch(args: argparse.Namespace) -> int:
         if args.command == "solve":
             return solve_headless(args)
         return HEADLESS_COMMANDS[args.command](args)
-    except UsageError as exc:
+    except (UsageError, RecordingError) as exc:
         print(f"maker: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -473,7 +625,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "solve" and not args.headless:
         args.headless = True
-    return dispatch(args)
+    return run_guarded(dispatch, args)
+
+
+def run_guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command; a reader that closes the pipe early (``| head``) is not an error."""
+    try:
+        return command(args)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -183,6 +183,7 @@ class Runner:
         resume_from: Checkpoint | None = None,
         control: RunControl | None = None,
         clock: Callable[[], float] = time.monotonic,
+        stats: RunStats | None = None,
     ) -> None:
         self.config = config
         self.sampler = sampler
@@ -190,7 +191,8 @@ class Runner:
         self.checkpoint = resume_from or Checkpoint.start(config.disks)
         self.control = control
         self.clock = clock
-        self.stats = RunStats()
+        self.stats = stats or RunStats()
+        """Totals so far; a resumed run starts from the recording's."""
         self.position = self.checkpoint
         """The next step to decide, the state it shows and the move before it."""
         self._step_listeners: list[Listener] = []
@@ -206,6 +208,10 @@ class Runner:
         self._step_listeners.append(listener)
         if samples:
             self._sample_listeners.append(listener)
+
+    def subscribe_samples(self, listener: Listener) -> None:
+        """Call ``listener`` with every sample-level event only."""
+        self._sample_listeners.append(listener)
 
     @property
     def cost_usd(self) -> float | None:
@@ -251,7 +257,9 @@ class Runner:
                     return "stopped", f"stopped by request before step {step}", None
             messages = builder.messages(previous, state)
             if step_listeners:
-                self._emit(StepStarted(step, state, previous))
+                started = StepStarted(step, state, previous)
+                for listener in step_listeners:
+                    listener(started)
             # The auditor's answer for the state the agent is shown. On the optimal path it comes
             # from the closed form; after a wrong decision, from the strategy applied to that state.
             expected_move = optimal_move(step, disks) if on_path else strategy_move(state, previous, disks)
@@ -312,12 +320,15 @@ class Runner:
             parsed: Answer | RedFlag = RedFlag.TOO_LONG
         else:
             parsed = parse_answer(completion.text, self._disks)
+        listeners = self._sample_listeners
         if parsed.__class__ is Answer:
-            if self._sample_listeners:
-                self._emit_sample(SampleReceived(step, index, temperature, parsed, completion))  # type: ignore[arg-type]
+            if listeners:
+                received = SampleReceived(step, index, temperature, parsed, completion)  # type: ignore[arg-type]
+                for listener in listeners:
+                    listener(received)
             return parsed  # type: ignore[return-value]
         stats.red_flags[parsed] += 1  # type: ignore[index]
-        if self._sample_listeners:
+        if listeners:
             self._emit_sample(SampleRedFlagged(step, index, temperature, parsed, completion))  # type: ignore[arg-type]
         return None
 

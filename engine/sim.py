@@ -104,11 +104,13 @@ class SimulatedLLM:
     completes_without_waiting: bool
     """True when ``complete`` never suspends, so the runner need not schedule it as a task."""
 
-    def __init__(self, config: SimConfig | None = None, name: str = "sim") -> None:
+    def __init__(self, config: SimConfig | None = None, name: str = "sim", stream: int = 1) -> None:
+        """``stream`` picks the random stream: a run resumed at step s uses stream s, so that the
+        resumed part does not repeat the draws the first part made."""
         self.config = config or SimConfig()
         self.name = name
         self.completes_without_waiting = self.config.latency_s == 0
-        self._rng = random.Random(self.config.seed)
+        self._rng = random.Random(self.config.seed if stream == 1 else f"{self.config.seed}/{stream}")
         weights = {kind: w for kind, w in self.config.error_kinds.items() if w > 0}
         self._kinds = list(weights)
         total = sum(weights.values())
