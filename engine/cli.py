@@ -34,7 +34,6 @@ from engine.revote import revote
 from engine.runner import RunConfig, RunSummary
 from engine.session import Session, new_session, resume_session
 from engine.sampling import Sampler
-from engine.scaling import NoMargin, expected_votes_per_step, k_min
 from engine.sim import ErrorKind, SimConfig, SimulatedLLM
 
 EXIT_OK, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -188,8 +187,8 @@ def _k_list(text: str) -> list[int]:
     return ks
 
 
-def build_parser() -> OneLineParser:
-    """The ``maker`` parser with its headless commands."""
+def build_parser(extend: Callable[[Any, argparse.ArgumentParser], None] | None = None) -> OneLineParser:
+    """The ``maker`` parser with its headless commands; ``extend(subparsers, solve)`` adds more."""
     parser = OneLineParser(
         prog="maker",
         description="MAKER: solve Towers of Hanoi step by step with voting LLM micro-agents.",
@@ -200,7 +199,7 @@ def build_parser() -> OneLineParser:
         "first-to-ahead-by-k voting, red flags, and an audit of every decided step.",
     )
     solve.add_argument("--headless", action="store_true", help="run without the TUI, with a progress bar on a terminal")
-    solve.add_argument("--json", action="store_true", help="print one JSON summary on stdout at the end")
+    solve.add_argument("--json", action="store_true", help="print one JSON summary on stdout at the end (headless)")
     add_run_options(solve)
     add_record_options(solve)
 
@@ -260,6 +259,8 @@ def build_parser() -> OneLineParser:
     plan.add_argument("--valid-rate", type=_bounded_float(0, 1, open_low=True), default=1.0, metavar="V",
                       help="share of samples not red-flagged (default 1)")
     plan.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    if extend is not None:
+        extend(commands, solve)
     return parser
 
 
@@ -412,20 +413,7 @@ def _run_with_progress(session: Session, console: Console) -> RunSummary:
 
 def _expected_votes(args: argparse.Namespace) -> float | None:
     """The gambler's-ruin votes per step for the simulated model's configured error rate."""
-    if args.model != "sim":
-        return None
-    config = sim_config(args)
-    weights = config.error_kinds
-    total = sum(weights.values())
-    valid_wrong = (weights.get(ErrorKind.WRONG_MOVE, 0) + weights.get(ErrorKind.WRONG_STATE, 0)) / total
-    invalid = 1 - valid_wrong
-    rate = config.error_rate
-    valid = 1 - rate * invalid
-    p = 1 - rate * valid_wrong / valid if valid > 0 else 0
-    try:
-        return expected_votes_per_step(p, args.k)
-    except NoMargin:
-        return None
+    return sim_config(args).expected_votes(args.k) if args.model == "sim" else None
 
 
 def print_summary(summary: RunSummary, console: Console, expected: float | None = None) -> None:

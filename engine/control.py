@@ -100,8 +100,10 @@ class RunControl:
             self._step_requested = False
             self._in_requested_step = True
             return True
-        if not step_start and self._sample_credits:
-            self._sample_credits -= 1
+        if self._sample_credits:
+            # A step may start for a requested sample; the sample's own gate takes the credit.
+            if not step_start:
+                self._sample_credits -= 1
             return True
         return False
 

@@ -200,6 +200,19 @@ class Totals(BaseModel):
         for votes, count in other.votes_histogram.items():
             self.votes_histogram[votes] = self.votes_histogram.get(votes, 0) + count
 
+    def add_step(self, step: int, correct: bool, k: int, samples: tuple[SampleRecord, ...]) -> None:
+        """Count a decided step's samples in."""
+        votes = self.add_samples(samples)
+        self.steps += 1
+        self.samples += votes
+        self.votes_histogram[votes] = self.votes_histogram.get(votes, 0) + 1
+        if votes > k:
+            self.steps_over_k += 1
+        if not correct:
+            self.errors += 1
+            if self.first_error_step is None:
+                self.first_error_step = step
+
     def add_samples(self, samples: tuple[SampleRecord, ...]) -> int:
         """Count samples' tokens, red flags and cancellations in; returns their valid votes."""
         votes = 0
@@ -952,6 +965,28 @@ class Recording:
             raise RecordingError(f"{self.path}: damaged block totals") from None
         for attempt in self.undecided():
             totals.add_samples(attempt.samples)
+        return totals
+
+    def totals_before(self, step: int) -> Totals:
+        """Totals of the steps before ``step`` and of the undecided attempts before it."""
+        totals = Totals()
+        rows = self._query("SELECT first_step, totals FROM blocks WHERE last_step < ? ORDER BY first_step", (step,))
+        try:
+            for _, block_totals in rows:
+                totals.add(Totals.model_validate_json(block_totals))
+        except ValidationError:
+            raise RecordingError(f"{self.path}: damaged block totals") from None
+        first = rows[-1][0] if rows else 1
+        if rows:
+            first = self._query("SELECT last_step FROM blocks WHERE first_step = ?", (first,))[0][0] + 1
+        if first < step:
+            for record in self.iter_from(first):
+                if record.step >= step:
+                    break
+                totals.add_step(record.step, record.correct, record.k, record.samples)
+        for attempt in self.undecided():
+            if attempt.step < step:
+                totals.add_samples(attempt.samples)
         return totals
 
     def undecided(self) -> list[StepRecord]:

@@ -204,14 +204,23 @@ class Runner:
         )
 
     def subscribe(self, listener: Listener, *, samples: bool = False) -> None:
-        """Call ``listener`` with every step-level event, and with sample-level ones if ``samples``."""
-        self._step_listeners.append(listener)
+        """Call ``listener`` with every step-level event, and with sample-level ones if ``samples``.
+
+        Safe from another thread while the run goes on: the lists are replaced, never mutated, and
+        the runner picks up the new ones at its next step (or sample).
+        """
+        self._step_listeners = [*self._step_listeners, listener]
         if samples:
-            self._sample_listeners.append(listener)
+            self._sample_listeners = [*self._sample_listeners, listener]
 
     def subscribe_samples(self, listener: Listener) -> None:
         """Call ``listener`` with every sample-level event only."""
-        self._sample_listeners.append(listener)
+        self._sample_listeners = [*self._sample_listeners, listener]
+
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (for steps and samples alike)."""
+        self._step_listeners = [known for known in self._step_listeners if known is not listener]
+        self._sample_listeners = [known for known in self._sample_listeners if known is not listener]
 
     @property
     def cost_usd(self) -> float | None:
@@ -244,7 +253,6 @@ class Runner:
         )
         histogram = stats.votes_histogram
         control = self.control
-        step_listeners = self._step_listeners
         immediate = self._complete_now is not None
         last = total_steps(disks)
         while step <= last:
@@ -256,6 +264,7 @@ class Runner:
                 if control.stop_requested:
                     return "stopped", f"stopped by request before step {step}", None
             messages = builder.messages(previous, state)
+            step_listeners = self._step_listeners
             if step_listeners:
                 started = StepStarted(step, state, previous)
                 for listener in step_listeners:

@@ -25,10 +25,13 @@ class Session:
     runner: Runner
     control: RunControl
     recorder: Recorder | None = None
+    summary: RunSummary | None = None
+    """How the run ended, once it has."""
 
     async def run(self) -> RunSummary:
         try:
-            return await self.runner.run()
+            self.summary = await self.runner.run()
+            return self.summary
         finally:
             self.close()
 

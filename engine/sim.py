@@ -23,6 +23,7 @@ from engine.hanoi import IllegalMove, Move, State, apply_move, format_move, form
 from engine.hanoi import strategy_move, total_steps
 from engine.prompt import CURRENT_STATE_LABEL, NO_PREVIOUS_MOVE, PREVIOUS_MOVE_LABEL, Message
 from engine.sampling import Completion, estimate_prompt_tokens, estimate_tokens
+from engine.scaling import NoMargin, expected_votes_per_step
 
 
 class ErrorKind(StrEnum):
@@ -66,6 +67,21 @@ class SimConfig(BaseModel):
     latency_spread: float = Field(0.0, ge=0.0)
     """Sigma of the log-normal factor on the latency; 0 makes it fixed."""
     seed: int = 0
+
+    def expected_votes(self, k: int) -> float | None:
+        """The gambler's-ruin valid votes per step at this error rate (red flags are not votes);
+        None when p <= 0.5. Hard steps are left out: they are too few to move the mean."""
+        weights = self.error_kinds
+        total = sum(weights.values())
+        valid_wrong = (weights.get(ErrorKind.WRONG_MOVE, 0) + weights.get(ErrorKind.WRONG_STATE, 0)) / total
+        valid = 1 - self.error_rate * (1 - valid_wrong)
+        if valid <= 0:
+            return None
+        p = 1 - self.error_rate * valid_wrong / valid
+        try:
+            return expected_votes_per_step(p, k)
+        except NoMargin:
+            return None
 
     @field_validator("error_kinds")
     @classmethod

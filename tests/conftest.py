@@ -13,3 +13,9 @@ def run_sim(disks=5, k=3, listener=None, samples=False, runner_options=None, **s
     if listener is not None:
         runner.subscribe(listener, samples=samples)
     return asyncio.run(runner.run())
+
+
+import os
+
+# Snapshots and Pilot tests: no animations, no cursor blink surprises, the same every run.
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")

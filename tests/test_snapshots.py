@@ -1,0 +1,70 @@
+"""Snapshot tests (pytest-textual-snapshot): seeded runs, a frozen clock, fixed terminal sizes.
+
+Update on purpose with ``pytest tests/test_snapshots.py --snapshot-update`` and review the SVGs.
+"""
+
+import pytest
+
+from tests.tui_helpers import board, make_live, make_replay, wait_until
+from themes import THEMES
+
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+
+
+def live_after(steps: int = 0, samples: int = 0):
+    """A pilot script: run ``steps`` whole steps, then ``samples`` single samples, then draw."""
+
+    async def run_before(pilot):
+        screen = board(pilot.app)
+        stats = screen.session.runner.stats
+        for expected in range(1, steps + 1):
+            await pilot.press("n")
+            await wait_until(lambda: stats.steps == expected)
+        for expected in range(1, samples + 1):
+            await pilot.press("s")
+            await wait_until(lambda: len(screen.live.snapshot().samples) == expected)
+        screen.tick()
+        await pilot.pause()
+
+    return run_before
+
+
+def replay_at(step: int):
+    async def run_before(pilot):
+        board(pilot.app).seek(step)
+        await pilot.pause()
+
+    return run_before
+
+
+class TestLiveScreen:
+    @pytest.mark.parametrize("size", SIZES)
+    def test_twenty_disks(self, snap_compare, size):
+        app, _ = make_live(disks=20, seed=3, error_rate=0.05)
+        assert snap_compare(app, terminal_size=SIZES[size], run_before=live_after(steps=9))
+
+
+class TestPausedTally:
+    @pytest.mark.parametrize("size", SIZES)
+    def test_disagreement_and_red_flag(self, snap_compare, size):
+        """Seed 31: two votes for a wrong move, two for the right one, and a reply cut at the limit."""
+        app, _ = make_live(disks=6, seed=31, error_rate=0.2)
+        assert snap_compare(app, terminal_size=SIZES[size], run_before=live_after(samples=5))
+
+
+class TestReplayScreen:
+    @pytest.mark.parametrize("size", SIZES)
+    def test_a_hard_step(self, snap_compare, size):
+        app, _, _ = make_replay()
+        assert snap_compare(app, terminal_size=SIZES[size], run_before=replay_at(300))
+
+
+class TestThemes:
+    @pytest.mark.parametrize("theme", [theme.name for theme in THEMES])
+    def test_replay_in_each_theme(self, snap_compare, theme):
+        app, _, _ = make_replay(theme=theme)
+        assert snap_compare(app, terminal_size=(120, 40), run_before=replay_at(700))
+
+    def test_demo_on_stage(self, snap_compare):
+        app, _, _ = make_replay(demo=True)
+        assert snap_compare(app, terminal_size=(120, 40), run_before=replay_at(300))

@@ -1,0 +1,190 @@
+"""Functional tests of the TUI through Textual's Pilot: controls, replay seeking, a clean quit."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+
+from textual.geometry import Region
+
+from engine.recording import Recording
+from tests.tui_helpers import DEMO, ROOT, board, make_live, make_replay, wait_until
+from tui.screens.live import LiveScreen
+from tui.screens.replay import ReplayScreen
+from tui.widgets.towers import Towers
+from tui.widgets.tally import VoteTally
+
+
+async def test_pause_stops_progress():
+    app, session = make_live(disks=16, paused=False, speed=None)
+    stats = session.runner.stats
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: stats.steps >= 20)
+        await pilot.press("space")
+        assert session.control.paused
+        await asyncio.sleep(0.1)  # a sample in flight when the key was pressed may still land
+        frozen = stats.steps
+        await asyncio.sleep(0.5)
+        assert stats.steps == frozen < 65535
+        screen = board(app)
+        screen.tick()
+        assert screen.snapshot.status == "paused"
+        await pilot.press("space")
+        await wait_until(lambda: stats.steps > frozen + 5)
+        await pilot.press("q")
+
+
+async def test_one_step_advances_exactly_one_step():
+    app, session = make_live(disks=6)
+    stats = session.runner.stats
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.sleep(0.2)
+        assert stats.steps == 0
+        for expected in (1, 2, 3):
+            await pilot.press("n")
+            await wait_until(lambda: stats.steps == expected)
+            await asyncio.sleep(0.2)
+            assert stats.steps == expected
+        screen = board(app)
+        screen.tick()
+        assert screen.snapshot.step == 3 and screen.snapshot.step_decided
+        assert app.screen.query_one(Towers).state == session.runner.position.state
+        await pilot.press("q")
+
+
+async def test_one_sample_at_a_time_builds_the_tally():
+    app, session = make_live(disks=6, seed=31)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = board(app)
+        for count in range(1, 6):
+            await pilot.press("s")
+            await wait_until(lambda: len(screen.live.snapshot().samples) == count)
+        screen.tick()
+        snapshot = screen.snapshot
+        assert snapshot.step == 1 and not snapshot.step_decided and snapshot.steps_done == 0
+        assert [c.votes for c in snapshot.candidates] == [2, 2]
+        assert [s.red_flag.value for s in snapshot.samples if s.red_flag] == ["too_long"]
+        await pilot.press("q")
+
+
+def test_quit_leaves_no_thread_running(tmp_path):
+    """In a fresh process: open the live app recording at full speed, quit with q, list threads."""
+    record = tmp_path / "quit.maker"
+    code = textwrap.dedent(
+        f"""
+        import asyncio, json, threading, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from pathlib import Path
+        from tests.tui_helpers import make_live, wait_until
+        app, session = make_live(disks=12, paused=False, speed=None, record=Path({str(record)!r}))
+        async def pilot_script(pilot):
+            await wait_until(lambda: session.runner.stats.steps > 50)
+            await pilot.press("q")
+        app.run(headless=True, size=(100, 30), auto_pilot=pilot_script)
+        print(json.dumps({{"threads": [t.name for t in threading.enumerate()],
+                           "steps": session.runner.stats.steps}}))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["threads"] == ["MainThread"]
+    assert 50 < report["steps"] < 4095
+    with Recording.open(record) as recording:  # closed cleanly, and holds every decided step
+        assert len(recording) == report["steps"]
+        assert recording.meta.last_stop == "stopped"
+
+
+async def test_replay_seek_shows_the_recorded_state_and_tally():
+    app, cursor, _ = make_replay()
+    with Recording.open(DEMO) as recording:
+        expected = recording.seek(300)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("g")
+        await pilot.press(*"300", "enter")
+        await pilot.pause()
+        screen = board(app)
+        assert isinstance(screen, ReplayScreen)
+        snapshot = screen.snapshot
+        assert snapshot.step == 300 and snapshot.step_decided
+        assert snapshot.state == expected.answer.state and snapshot.last_move == expected.answer.move
+        votes = {}
+        for sample in expected.samples:
+            if sample.answer is not None:
+                votes[sample.answer] = votes.get(sample.answer, 0) + 1
+        assert {c.answer: c.votes for c in snapshot.candidates} == votes
+        assert len(snapshot.samples) == len(expected.samples)
+        assert app.screen.query_one(Towers).state == expected.answer.state
+        await pilot.press("right")
+        assert screen.snapshot.step == 301
+        await pilot.press("left", "left")
+        assert screen.snapshot.step == 299 and screen.snapshot.state == expected.state
+        await pilot.press("end")
+        assert screen.snapshot.step == 1023 and screen.snapshot.status == "finished"
+        await pilot.press("home")
+        assert screen.snapshot.step == 1 and screen.snapshot.steps_done == 1
+        await pilot.press("q")
+
+
+async def test_clicking_the_progress_bar_seeks():
+    app, cursor, _ = make_replay()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = board(app)
+        bar = app.screen.query_one("#progress-bar")
+        await pilot.click(bar, offset=(bar.size.width // 2, 0))
+        await pilot.pause()
+        assert 400 < screen.snapshot.step < 620
+        await pilot.press("q")
+
+
+async def test_an_unknown_theme_falls_back_with_a_notice():
+    app, session = make_live(theme="no-such-theme")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "maker-dark"
+        assert any("no-such-theme" in str(n.message) for n in app._notifications)
+        await pilot.press("q")
+
+
+async def test_help_and_the_theme_picker_open():
+    app, session = make_live()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert isinstance(app.screen, LiveScreen)
+        await pilot.press("t")
+        assert type(app.screen).__name__ == "CommandPalette"
+        await pilot.press(*"stage", "enter")
+        await pilot.pause()
+        assert app.theme == "stage"
+        await pilot.press("q")
+
+
+async def test_the_command_palette_lists_the_screens_actions():
+    app, session = make_live()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"one step")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(lambda: session.runner.stats.steps == 1)
+        await pilot.press("q")
+
+
+async def test_the_tally_pane_names_every_sample():
+    app, session = make_live(disks=6, seed=31)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = board(app)
+        for count in range(1, 6):
+            await pilot.press("s")
+            await wait_until(lambda: len(screen.live.snapshot().samples) == count)
+        screen.tick()
+        await pilot.pause()
+        tally = app.screen.query_one(VoteTally)
+        lines = tally.render_lines(Region(0, 0, tally.size.width, tally.size.height))
+        text = "\n".join(line.text for line in lines)
+        assert "flag:too_long" in text and "1:T0 A" in text and "lead 0 of k=3" in text
+        assert "A  2" in text and "B  2" in text
+        await pilot.press("q")

@@ -1,0 +1,138 @@
+"""``maker``: the entry point. The TUI commands live here; the headless ones in :mod:`engine.cli`.
+
+Textual is imported only when a command opens the app, so headless runs start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.cli import (
+    EXIT_OK,
+    EXIT_UNSOLVED,
+    EXIT_USAGE,
+    UsageError,
+    build_parser,
+    dispatch,
+    make_sampler,
+    run_config,
+    run_guarded,
+    sim_config,
+)
+from engine.recording import Recording, RecordingError
+from engine.session import new_session
+
+DEMO_RECORDING = Path(__file__).resolve().parent.parent / "recordings" / "demo-10.maker"
+FIRST_LOOK = ["solve", "--disks", "8", "--error-rate", "0.03"]
+"""What ``maker`` alone runs: a tower small enough to watch to the end, on a model that errs
+often enough (3%) for votes to disagree and red flags to show."""
+
+
+def _speed(text: str) -> float | None:
+    if text == "full":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of samples a second or 'full'") from None
+    if not 0 < value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (more than 0, at most 100000, or 'full')")
+    return value
+
+
+def _add_view_options(parser: argparse.ArgumentParser, speed: str) -> None:
+    group = parser.add_argument_group("the screen")
+    group.add_argument("--theme", default=None, metavar="NAME",
+                       help="maker-dark (default), maker-light, stage (for projectors), or any Textual theme")
+    group.add_argument("--speed", type=_speed, default=_speed(speed), metavar="S",
+                       help=f"samples a second, or 'full' (default {speed}; + and - change it)")
+
+
+def extend(commands: Any, solve: argparse.ArgumentParser) -> None:
+    """Add the TUI's options and commands to the headless parser."""
+    _add_view_options(solve, "10")
+    solve.add_argument("--paused", action="store_true", help="open paused (space resumes, n steps)")
+    replay = commands.add_parser("replay", help="play a recording in the TUI",
+                                 description="Play a recording back through the live panes, without any API call.")
+    replay.add_argument("file", type=Path, metavar="FILE", help="the recording")
+    replay.add_argument("--play", action="store_true", help="start playing at once")
+    _add_view_options(replay, "10")
+    demo = commands.add_parser("demo", help="loop the shipped recording for an audience",
+                               description="Loop a recording in the stage theme, at a pace an audience can "
+                               "follow, with a title and a line explaining what is on screen.")
+    demo.add_argument("--recording", type=Path, default=DEMO_RECORDING, metavar="FILE",
+                      help="the recording to loop (default: the shipped 10-disk run)")
+    demo.add_argument("--theme", default=None, metavar="NAME", help="default stage")
+
+
+def solve_in_tui(args: argparse.Namespace) -> int:
+    from tui.app import live_app
+
+    config = run_config(args)
+    sampler, pricing = make_sampler(args)
+    session = new_session(config, sampler, pricing, record=args.record, keep_text=args.keep_text)
+    session.control.set_pace(args.speed)
+    if args.paused:
+        session.control.pause()
+    expected = sim_config(args).expected_votes(args.k) if args.model == "sim" else None
+    app = live_app(session, expected_votes=expected, theme=args.theme)
+    app.run()
+    session.close()
+    if args.record is not None:
+        print(f"recorded to {args.record}; replay it with: maker replay {args.record}")
+    summary = session.summary
+    if summary is not None and summary.stopped not in ("solved", "stopped"):
+        print(summary.message, file=sys.stderr)
+        return EXIT_UNSOLVED
+    return EXIT_OK
+
+
+def replay_in_tui(args: argparse.Namespace, demo: bool = False) -> int:
+    from engine.replay import ReplayCursor
+    from tui.app import replay_app
+
+    path = args.recording if demo else args.file
+    recording = Recording.open(path)
+    try:
+        cursor = ReplayCursor(recording)
+    except RecordingError:
+        recording.close()
+        raise
+    app = replay_app(cursor, demo=demo, playing=getattr(args, "play", False), speed=getattr(args, "speed", 10.0),
+                     theme=args.theme)
+    app.run()
+    recording.close()
+    return EXIT_OK
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "solve" and not args.headless:
+            return solve_in_tui(args)
+        if args.command == "replay":
+            return replay_in_tui(args)
+        if args.command == "demo":
+            return replay_in_tui(args, demo=True)
+    except (UsageError, RecordingError) as exc:
+        print(f"maker: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return dispatch(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``maker`` with no command opens the live screen on a small tower; see ``maker --help``."""
+    parser = build_parser(extend)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv or FIRST_LOOK)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return run_guarded(_dispatch, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The board every run screen shares: status line, towers, tally, progress, cost, red flags."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from engine.live import Snapshot
+from tui.widgets.cost import Cost
+from tui.widgets.flags import RedFlags
+from tui.widgets.progress import Progress
+from tui.widgets.status import StatusLine
+from tui.widgets.tally import VoteTally
+from tui.widgets.towers import Towers
+
+SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, None)
+"""Paces a user steps through with + and -, in samples a second; None is as fast as it goes."""
+
+PaletteCommand = tuple[str, str, Callable[[], object]]
+
+
+def faster(speed: float | None) -> float | None:
+    if speed is None:
+        return None
+    return next((s for s in SPEEDS if s is None or s > speed), None)
+
+
+def slower(speed: float | None) -> float | None:
+    if speed is None:
+        return SPEEDS[-2]
+    return next((s for s in reversed(SPEEDS) if s is not None and s < speed), SPEEDS[0])
+
+
+class BoardScreen(Screen[None]):
+    """Panes laid out by region; subclasses feed them snapshots at the frame rate."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("plus,equals_sign", "faster", "Faster"),
+        Binding("minus", "slower", "Slower"),
+    ]
+
+    mode = "run"
+
+    def __init__(self, frame_rate: float = 20.0) -> None:
+        super().__init__()
+        self.frame_rate = min(frame_rate, 20.0)
+        self.snapshot: Snapshot | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(self.mode, id="status")
+        with Horizontal(id="top"):
+            towers = Towers(id="towers")
+            towers.border_title = "Towers"
+            yield towers
+            tally = VoteTally(id="tally")
+            tally.border_title = "Vote tally"
+            yield tally
+        with Horizontal(id="bottom"):
+            progress = Progress(id="progress")
+            progress.border_title = "Progress"
+            yield progress
+            cost = Cost(id="cost")
+            cost.border_title = "Cost"
+            yield cost
+            flags = RedFlags(id="flags")
+            flags.border_title = "Red flags"
+            yield flags
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / self.frame_rate, self.tick, name="frame")
+        self.tick()
+
+    def take_snapshot(self) -> Snapshot:
+        raise NotImplementedError
+
+    def tick(self) -> None:
+        """Pull a snapshot and hand it to the panes (attributes down)."""
+        snapshot = self.take_snapshot()
+        if snapshot == self.snapshot:
+            return
+        self.snapshot = snapshot
+        self.query_one(StatusLine).show(snapshot)
+        self.query_one(Towers).show(snapshot.state, snapshot.last_move, snapshot.disks)
+        self.query_one(VoteTally).show(snapshot)
+        self.query_one(Progress).show(snapshot)
+        self.query_one(Cost).show(snapshot)
+        self.query_one(RedFlags).show(snapshot)
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """This screen's actions for the command palette."""
+        return [
+            ("Faster", "Raise the pace", self.action_faster),
+            ("Slower", "Lower the pace", self.action_slower),
+        ]
+
+    def action_faster(self) -> None:
+        raise NotImplementedError
+
+    def action_slower(self) -> None:
+        raise NotImplementedError
+
+    async def shutdown(self) -> None:
+        """Stop whatever feeds the screen before the app exits."""

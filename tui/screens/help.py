@@ -1,0 +1,70 @@
+"""Help: what each pane shows and which key does what."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# What you are watching
+
+**MAKER** solves the Towers of Hanoi one move at a time. Each move is a tiny job for the model:
+it sees the rules, the strategy, the previous move and the current state, and answers with the
+move and the state after it. The same question is asked several times; the first answer that
+leads every other answer by **k** votes wins. Replies that are malformed or too long are
+**red-flagged**: thrown away, never counted, and asked again.
+
+## The panes
+
+- **Towers**: the three pegs with the disks drawn to scale. The disk that moved last is
+  highlighted and its pegs are marked *from* and *to*. The towers always show the voted state:
+  what the next agent is shown, right or wrong.
+- **Vote tally**: the step being decided. Each distinct answer (A, B, ...) with its move, a short
+  form of its next state and its votes; the leader's lead against k. Below, every sample in the
+  order it arrived, with its temperature: a vote for A, B, ..., a red flag with its reason, or a
+  sample cancelled because the step was already decided.
+- **Progress**: steps decided of all steps, the ETA, **audit errors** (steps whose decided move or
+  state the simulator finds wrong; red when any) and steps that needed more than k votes.
+- **Cost**: tokens in and out, dollars (unknown for a model without a price), mean valid votes per
+  step next to the value the formula predicts, and the spend of the last steps: spikes are hard
+  steps that needed many samples.
+- **Red flags**: thrown-away samples by reason, each as a share of all samples judged.
+
+## Keys
+
+| live | replay | what |
+|---|---|---|
+| space | space | pause / resume (play) |
+| n or right | right | one step (while paused, live) |
+| s | | one sample (while paused) |
+| | left | back one step |
+| | PgUp / PgDn | back / forward 1% |
+| | Home / End | first / last step |
+| | g | go to a step (or click the progress bar) |
+| + / - | + / - | faster / slower |
+| t | t | pick a theme |
+| ctrl+p | ctrl+p | every action, searchable |
+| ? | ? | this help |
+| q | q | quit |
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Explains each pane and key."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss(None)", "Close"),
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%; border: round $accent; background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(HELP)

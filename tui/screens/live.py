@@ -1,0 +1,134 @@
+"""The live screen: a run on its engine thread, steered by the keyboard."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from engine.live import LiveView, Snapshot
+from engine.runner import RunSummary
+from engine.session import Session
+from tui.screens.board import BoardScreen, PaletteCommand, faster, slower
+from tui.widgets.status import speed_text
+
+
+DETAIL_PACE = 1000.0
+"""Samples a second up to which the screen follows every vote; faster, it shows a summary."""
+SUMMARY_FRAME_RATE = 2.0
+"""Frames a second at full speed: every pane changes every frame there, and each frame costs the
+engine the time the UI holds the GIL to draw it."""
+
+
+class LiveScreen(BoardScreen):
+    """Watches a run: the engine runs in a thread worker; the screen pulls snapshots from a
+    :class:`LiveView` at its frame rate, whatever the engine's pace."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_pause", "Pause/resume"),
+        Binding("n,right", "step", "Step"),
+        Binding("s", "sample", "Sample"),
+        *BoardScreen.BINDINGS,
+    ]
+
+    mode = "live"
+
+    def __init__(self, session: Session, live: LiveView, frame_rate: float = 20.0) -> None:
+        super().__init__(frame_rate)
+        self.session = session
+        self.live = live
+        self.control = session.control
+        self.summary: RunSummary | None = None
+        self._worker: Worker[RunSummary] | None = None
+        self._frames = 0
+
+    def on_mount(self) -> None:
+        # Textual calls BoardScreen.on_mount too (handlers run for every class in the MRO).
+        self._worker = self.run_worker(
+            self._run_engine,
+            name="engine",
+            group="engine",
+            description="the MAKER run",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _run_engine(self) -> RunSummary:
+        """The engine thread: the run with its own event loop; the recording is closed at the end."""
+        return asyncio.run(self.session.run())
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._worker:
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.summary = event.worker.result
+            self.refresh_now()
+        elif event.state == WorkerState.ERROR:
+            self.notify(f"the run failed: {event.worker.error}", severity="error", timeout=30)
+
+    def take_snapshot(self) -> Snapshot:
+        pace = self.control.samples_per_second
+        self.live.set_detail(self.control.paused or (pace is not None and pace <= DETAIL_PACE))
+        return self.live.snapshot()
+
+    def tick(self) -> None:
+        # At full speed every frame redraws every pane; a few frames a second are plenty there.
+        self._frames += 1
+        every = max(1, round(self.frame_rate / SUMMARY_FRAME_RATE))
+        if not self.live.detail and self._frames % every and self.summary is None:
+            return
+        super().tick()
+
+    def refresh_now(self) -> None:
+        """Draw a frame at once (after a key), whatever the frame schedule."""
+        super().tick()
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            ("Pause or resume", "Pause the engine, or let it go on", self.action_toggle_pause),
+            ("One step", "While paused: finish the current step or run the next", self.action_step),
+            ("One sample", "While paused: draw one more sample", self.action_sample),
+            *super().palette_commands(),
+        ]
+
+    def action_toggle_pause(self) -> None:
+        self.control.toggle_pause()
+        self.refresh_now()
+
+    def action_step(self) -> None:
+        if not self.control.paused:
+            self.control.pause()
+        self.control.step()
+        self.refresh_now()
+
+    def action_sample(self) -> None:
+        if not self.control.paused:
+            self.control.pause()
+        self.control.sample()
+        self.refresh_now()
+
+    def action_faster(self) -> None:
+        self.control.set_pace(faster(self.control.samples_per_second))
+        self.notify(speed_text(self.control.samples_per_second), timeout=1.5)
+        self.refresh_now()
+
+    def action_slower(self) -> None:
+        self.control.set_pace(slower(self.control.samples_per_second))
+        self.notify(speed_text(self.control.samples_per_second), timeout=1.5)
+        self.refresh_now()
+
+    async def shutdown(self) -> None:
+        """Stop the engine and wait for its thread: the recording is closed before the app exits."""
+        self.control.stop()
+        if self._worker is not None:
+            try:
+                await self._worker.wait()
+            except Exception:  # the failure was already shown when the worker changed state
+                pass
+
+    def on_unmount(self) -> None:
+        """However the app ends, the engine thread must not be left waiting on a paused run."""
+        self.control.stop()

@@ -1,0 +1,175 @@
+"""The replay screen: a recording played back through the same panes, without any API call."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from engine.live import Snapshot
+from engine.replay import ReplayCursor
+from tui.screens.board import BoardScreen, PaletteCommand, faster, slower
+from tui.screens.goto import GoToStep
+from tui.widgets.progress import SeekBar
+from tui.widgets.status import speed_text
+
+FULL_SPEED_SAMPLES_PER_FRAME = 5000
+DEMO_TITLE = "MAKER: a million-step LLM task with zero errors"
+DEMO_EXPLANATION = (
+    "Each move is asked of the model again and again; the first answer ahead of every other by k votes "
+    "wins. Malformed or overlong replies are red-flagged and never counted."
+)
+DEMO_CALM_PACE = 12.0
+"""Samples a second through unanimous steps in the demo."""
+DEMO_CONTESTED_PACE = 2.0
+"""Samples a second through steps with a disagreement or a red flag, so an audience can follow."""
+DEMO_REST_S = 5.0
+"""Seconds the demo rests on the finished tower before it starts again."""
+
+
+class ReplayScreen(BoardScreen):
+    """Plays a recording: within a step the samples appear in their recorded order."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_play", "Play/pause"),
+        Binding("right", "step_forward", "Step"),
+        Binding("left", "step_back", "Back"),
+        Binding("pagedown", "jump(1)", "+1%"),
+        Binding("pageup", "jump(-1)", "-1%"),
+        Binding("home", "seek_start", "Start", show=False),
+        Binding("end", "seek_end", "End", show=False),
+        Binding("g", "go_to", "Go to"),
+        *BoardScreen.BINDINGS,
+    ]
+
+    mode = "replay"
+
+    def __init__(
+        self,
+        cursor: ReplayCursor,
+        *,
+        demo: bool = False,
+        playing: bool = False,
+        speed: float | None = 10.0,
+        frame_rate: float = 20.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(frame_rate)
+        self.cursor = cursor
+        self.demo = demo
+        self.mode = "demo" if demo else "replay"
+        cursor.playing = playing or demo
+        cursor.speed = speed
+        self.clock = clock
+        self._last = clock()
+        self._budget = 0.0
+        self._rested = 0.0
+
+    def compose(self) -> ComposeResult:
+        if self.demo:
+            yield Static(DEMO_TITLE, id="demo-title")
+            yield Static(DEMO_EXPLANATION, id="demo-explanation")
+        yield from super().compose()
+
+    def take_snapshot(self) -> Snapshot:
+        return self.cursor.snapshot()
+
+    def tick(self) -> None:
+        now = self.clock()
+        elapsed, self._last = now - self._last, now
+        cursor = self.cursor
+        if cursor.playing:
+            if cursor.at_end:
+                if self.demo:
+                    self._rested += elapsed
+                    if self._rested >= DEMO_REST_S:
+                        self._rested = 0.0
+                        cursor.seek(1)
+                else:
+                    cursor.playing = False
+            else:
+                self._play(elapsed)
+        super().tick()
+
+    def _play(self, elapsed: float) -> None:
+        cursor = self.cursor
+        if cursor.speed is None and not self.demo:
+            cursor.advance(FULL_SPEED_SAMPLES_PER_FRAME)
+            return
+        pace = cursor.speed or 1.0
+        if self.demo:
+            record = cursor.record
+            contested = len(record.samples) > record.k or any(s.red_flag for s in record.samples)
+            pace = DEMO_CONTESTED_PACE if contested else DEMO_CALM_PACE
+        self._budget = min(self._budget + pace * elapsed, pace)
+        whole = int(self._budget)
+        if whole:
+            self._budget -= cursor.advance(whole)
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            ("Play or pause", "Play the recording, or stop it where it is", self.action_toggle_play),
+            ("Step forward", "Decide the current step, or the next one", self.action_step_forward),
+            ("Step back", "The previous step, decided", self.action_step_back),
+            ("Go to step…", "Jump to a step by its number", self.action_go_to),
+            ("Start", "The first step", self.action_seek_start),
+            ("End", "The last step", self.action_seek_end),
+            *super().palette_commands(),
+        ]
+
+    def action_toggle_play(self) -> None:
+        self.cursor.playing = not self.cursor.playing
+        self._last = self.clock()
+        self.tick()
+
+    def action_step_forward(self) -> None:
+        self.cursor.playing = False
+        self.cursor.step_forward()
+        self.tick()
+
+    def action_step_back(self) -> None:
+        self.cursor.playing = False
+        self.cursor.step_back()
+        self.tick()
+
+    def action_jump(self, percent: int) -> None:
+        total = len(self.cursor.recording)
+        self.seek(self.cursor.step + max(1, total // 100) * percent)
+
+    def action_seek_start(self) -> None:
+        self.seek(1)
+
+    def action_seek_end(self) -> None:
+        self.seek(len(self.cursor.recording))
+
+    def action_go_to(self) -> None:
+        def chosen(step: int | None) -> None:
+            if step is not None:
+                self.seek(step)
+
+        self.app.push_screen(GoToStep(len(self.cursor.recording)), chosen)
+
+    def seek(self, step: int) -> None:
+        """Stand on ``step`` with all its samples shown (its decision included)."""
+        self.cursor.seek(step, reveal_all=True)
+        self.tick()
+
+    def on_seek_bar_clicked(self, message: SeekBar.Clicked) -> None:
+        self.seek(1 + round(message.fraction * (len(self.cursor.recording) - 1)))
+
+    def action_faster(self) -> None:
+        self.cursor.speed = faster(self.cursor.speed)
+        self.notify(speed_text(self.cursor.speed), timeout=1.5)
+        self.tick()
+
+    def action_slower(self) -> None:
+        self.cursor.speed = slower(self.cursor.speed)
+        self.notify(speed_text(self.cursor.speed), timeout=1.5)
+        self.tick()
+
+    async def shutdown(self) -> None:
+        self.cursor.recording.close()

@@ -1,0 +1,267 @@
+"""The towers: three pegs with their disks drawn to scale, the last move highlighted."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.color import Color
+from textual.strip import Strip
+from textual.widget import Widget
+
+from engine.hanoi import Move, State
+
+GAP = 2
+"""Columns between two pegs."""
+
+
+class _Palette(NamedTuple):
+    disks: tuple[Style, ...]
+    """Fill of disk d at index d (index 0 unused)."""
+    labels: tuple[Style, ...]
+    """The number written on disk d."""
+    moved: Style
+    moved_label: Style
+    pole: Style
+    base: Style
+    label: Style
+    label_from: Style
+    label_to: Style
+    background: Style
+
+
+class _Layout(NamedTuple):
+    column: int
+    """Width of one peg's column."""
+    widths: tuple[int, ...]
+    """Width of disk d at index d."""
+    rows: int
+    """Rows of disks the area holds."""
+    per_row: int
+    """Disks drawn per row: 1, or 2 with half blocks when the area is too low for one per row."""
+
+
+@lru_cache(maxsize=32)
+def _layout(width: int, height: int, disks: int) -> _Layout:
+    """Odd disk widths, so that every disk centres exactly on its peg; narrow columns give
+    neighbouring disks the same width (their colours still tell them apart)."""
+    column = max(3, (width - 2 * GAP) // 3)
+    rows = max(1, height - 2)
+    per_row = 1 if rows >= disks else 2
+    smallest = 3 if column >= 5 else 1
+    largest = column if column % 2 else column - 1
+    steps = (largest - smallest) // 2
+    if disks == 1:
+        widths: tuple[int, ...] = (0, largest)
+    else:
+        widths = (0, *(smallest + 2 * round((d - 1) * steps / (disks - 1)) for d in range(1, disks + 1)))
+    return _Layout(column, widths, rows, per_row)
+
+
+class Towers(Widget):
+    """Three pegs drawn to scale for 3 to 20 disks.
+
+    One disk a row when there is room, two a row with half-block characters when there is not, so
+    that 20 disks fit in an 80x24 terminal. Disk colours blend from the theme's ``disk-small`` to
+    ``disk-large``; the disk that moved last is drawn in ``disk-moved`` and its pegs are labelled
+    "from" and "to".
+    """
+
+    DEFAULT_CSS = """
+    Towers {
+        height: 1fr;
+        min-height: 5;
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._state: State | None = None
+        self._last_move: Move | None = None
+        self._disks = 0
+        self._palette_key: tuple[str, int] | None = None
+        self._palette: _Palette | None = None
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
+
+    def show(self, state: State, last_move: Move | None, disks: int) -> None:
+        """Draw ``state``; redraws only when something changed."""
+        if state == self._state and last_move == self._last_move and disks == self._disks:
+            return
+        self._state, self._last_move, self._disks = state, last_move, disks
+        self.refresh()
+
+    @property
+    def state(self) -> State | None:
+        return self._state
+
+    def _colours(self) -> _Palette:
+        theme = self.app.current_theme
+        key = (theme.name, self._disks)
+        if self._palette is not None and self._palette_key == key:
+            return self._palette
+        variables = theme.variables
+        small = Color.parse(variables.get("disk-small", theme.accent or theme.primary))
+        large = Color.parse(variables.get("disk-large", theme.primary))
+        background = Color.parse(theme.background or ("#000000" if theme.dark else "#FFFFFF"))
+        foreground = Color.parse(theme.foreground or ("#FFFFFF" if theme.dark else "#000000"))
+        moved = Color.parse(variables.get("disk-moved", foreground.hex))
+        n = max(1, self._disks)
+        fills = [Style()]
+        labels = [Style()]
+        for disk in range(1, n + 1):
+            colour = small.blend(large, (disk - 1) / (n - 1)) if n > 1 else small
+            fills.append(Style(color=colour.rich_color, bgcolor=colour.rich_color))
+            labels.append(Style(color=colour.get_contrast_text(1.0).rich_color, bgcolor=colour.rich_color, bold=True))
+        muted = foreground.blend(background, 0.55)
+        self._palette = _Palette(
+            disks=tuple(fills),
+            labels=tuple(labels),
+            moved=Style(color=moved.rich_color, bgcolor=moved.rich_color),
+            moved_label=Style(color=moved.get_contrast_text(1.0).rich_color, bgcolor=moved.rich_color, bold=True),
+            pole=Style(color=muted.rich_color, bgcolor=background.rich_color),
+            base=Style(color=foreground.rich_color, bgcolor=background.rich_color),
+            label=Style(color=foreground.blend(background, 0.3).rich_color, bgcolor=background.rich_color),
+            label_from=Style(color=foreground.rich_color, bgcolor=background.rich_color, italic=True),
+            label_to=Style(color=moved.rich_color, bgcolor=background.rich_color, bold=True),
+            background=Style(bgcolor=background.rich_color),
+        )
+        self._palette_key = key
+        return self._palette
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size
+        if self._state is None or width < 9 or height < 3:
+            return Strip.blank(width)
+        palette = self._colours()
+        layout = _layout(width, height, self._disks)
+        if y == height - 1:
+            return self._labels(width, layout, palette)
+        if y == height - 2:
+            return self._base(width, layout, palette)
+        from_top = height - 3 - y  # rows above the base, counted from the bottom: 0 is the lowest
+        if from_top >= layout.rows:
+            return Strip.blank(width, palette.background)
+        segments: list[Segment] = []
+        moved_disk = self._last_move[0] if self._last_move else 0
+        for peg in range(3):
+            if peg:
+                segments.append(Segment(" " * GAP, palette.background))
+            stack = self._state[peg]
+            if layout.per_row == 1:
+                segments += self._full_row(stack, from_top, layout, palette, moved_disk, peg)
+            else:
+                segments += self._half_row(stack, from_top, layout, palette, moved_disk, peg)
+        used = sum(segment.cell_length for segment in segments)
+        if used < width:
+            segments.append(Segment(" " * (width - used), palette.background))
+        return Strip(segments, width).simplify()
+
+    def _is_moved(self, disk: int, peg: int, moved_disk: int) -> bool:
+        return disk == moved_disk and self._last_move is not None and self._last_move[2] == peg
+
+    def _full_row(
+        self, stack: tuple[int, ...], level: int, layout: _Layout, palette: _Palette, moved_disk: int, peg: int
+    ) -> list[Segment]:
+        column = layout.column
+        if level >= len(stack):
+            centre = column // 2
+            return [
+                Segment(" " * centre, palette.background),
+                Segment("│", palette.pole),
+                Segment(" " * (column - centre - 1), palette.background),
+            ]
+        disk = stack[level]
+        size = layout.widths[disk]
+        left = (column - size) // 2
+        moved = self._is_moved(disk, peg, moved_disk)
+        label = str(disk)
+        if moved:
+            label = f"▶{disk}◀"
+        if len(label) + 2 <= size:
+            pad = size - len(label)
+            body = [
+                Segment(" " * (pad // 2), palette.moved if moved else palette.disks[disk]),
+                Segment(label, palette.moved_label if moved else palette.labels[disk]),
+                Segment(" " * (pad - pad // 2), palette.moved if moved else palette.disks[disk]),
+            ]
+        else:
+            body = [Segment(" " * size, palette.moved if moved else palette.disks[disk])]
+        return [
+            Segment(" " * left, palette.background),
+            *body,
+            Segment(" " * (column - size - left), palette.background),
+        ]
+
+    def _half_row(
+        self, stack: tuple[int, ...], row: int, layout: _Layout, palette: _Palette, moved_disk: int, peg: int
+    ) -> list[Segment]:
+        column = layout.column
+        lower = stack[2 * row] if 2 * row < len(stack) else 0
+        upper = stack[2 * row + 1] if 2 * row + 1 < len(stack) else 0
+
+        def span(disk: int) -> tuple[int, int]:
+            if not disk:
+                return (0, 0)
+            size = layout.widths[disk]
+            left = (column - size) // 2
+            return (left, left + size)
+
+        def colour(disk: int) -> Style:
+            return palette.moved if self._is_moved(disk, peg, moved_disk) else palette.disks[disk]
+
+        low, high = span(lower), span(upper)
+        centre = column // 2
+        segments = []
+        for x in range(column):
+            in_low = low[0] <= x < low[1]
+            in_high = high[0] <= x < high[1]
+            if in_low and in_high:
+                segments.append(Segment("▀", Style(color=colour(upper).color, bgcolor=colour(lower).bgcolor)))
+            elif in_low:
+                segments.append(Segment("▄", Style(color=colour(lower).color, bgcolor=palette.background.bgcolor)))
+            elif in_high:
+                segments.append(Segment("▀", Style(color=colour(upper).color, bgcolor=palette.background.bgcolor)))
+            elif x == centre and not lower:
+                segments.append(Segment("│", palette.pole))
+            else:
+                segments.append(Segment(" ", palette.background))
+        return segments
+
+    def _base(self, width: int, layout: _Layout, palette: _Palette) -> Strip:
+        column = layout.column
+        segments = []
+        for peg in range(3):
+            if peg:
+                segments.append(Segment(" " * GAP, palette.background))
+            segments.append(Segment("━" * column, palette.base))
+        used = 3 * column + 2 * GAP
+        if used < width:
+            segments.append(Segment(" " * (width - used), palette.background))
+        return Strip(segments, width).simplify()
+
+    def _labels(self, width: int, layout: _Layout, palette: _Palette) -> Strip:
+        column = layout.column
+        segments = []
+        for peg in range(3):
+            if peg:
+                segments.append(Segment(" " * GAP, palette.background))
+            text, style = f"peg {peg}", palette.label
+            if self._last_move is not None and self._last_move[1] == peg:
+                text, style = f"peg {peg} (from)", palette.label_from
+            elif self._last_move is not None and self._last_move[2] == peg:
+                text, style = f"peg {peg} (to)", palette.label_to
+            text = text[:column]
+            left = (column - len(text)) // 2
+            segments += [
+                Segment(" " * left, palette.background),
+                Segment(text, style),
+                Segment(" " * (column - len(text) - left), palette.background),
+            ]
+        used = 3 * column + 2 * GAP
+        if used < width:
+            segments.append(Segment(" " * (width - used), palette.background))
+        return Strip(segments, width).simplify()
