@@ -139,11 +139,16 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                      help="stop at the first step the audit finds wrong (default: count and go on)")
     model = parser.add_argument_group("the model")
     model.add_argument("--model", default="sim", metavar="NAME",
-                       help="'sim' (default): the seeded simulated LLM, no key or network needed")
+                       help="'sim' (default): the seeded simulated LLM, no key or network needed; any other "
+                            "name is asked of an OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp)")
     model.add_argument("--price-in", type=_bounded_float(0, 1e6), default=None, metavar="USD",
                        help="USD per million input tokens (overrides the price table)")
     model.add_argument("--price-out", type=_bounded_float(0, 1e6), default=None, metavar="USD",
                        help="USD per million output tokens (overrides the price table)")
+    model.add_argument("--budget-usd", type=_bounded_float(0, 1e9, open_low=True), default=None, metavar="USD",
+                       help="stop before the run could spend more than this (resumable when recorded)")
+    real = parser.add_argument_group("a real model (any --model but sim)")
+    add_server_options(real)
     sim = parser.add_argument_group("the simulated model (--model sim)")
     sim.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the simulated model (default 0)")
     sim.add_argument("--error-rate", type=_bounded_float(0, 1), default=None, metavar="P",
@@ -162,6 +167,25 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                      help="median reply time of the simulated model (default 0: instant)")
     sim.add_argument("--latency-spread", type=_bounded_float(0, 5), default=None, metavar="SIGMA",
                      help="log-normal spread of the reply time (default 0: fixed)")
+
+
+def add_server_options(group: Any) -> None:
+    """How to reach an OpenAI-compatible server; shared by solve and resume."""
+    group.add_argument("--base-url", default=None, metavar="URL",
+                       help="the server, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL, then OpenAI)")
+    group.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
+                       help="environment variable holding the API key (default OPENAI_API_KEY); "
+                            "the key itself is never a flag and never written anywhere")
+    group.add_argument("--concurrency", type=_bounded_int(1, 1024), default=16, metavar="C",
+                       help="requests in flight at most, across the run (default 16)")
+    group.add_argument("--timeout", type=_bounded_float(0.1, 3600), default=60.0, metavar="SECONDS",
+                       help="seconds a request may take before it is retried (default 60)")
+    group.add_argument("--retries", type=_bounded_int(0, 100), default=8, metavar="N",
+                       help="retries of a failed request: 429, 5xx, timeouts, bad bodies (default 8)")
+    group.add_argument("--no-temperature", action="store_true",
+                       help="send no temperature (reasoning models reject one)")
+    group.add_argument("--token-param", choices=("max_tokens", "max_completion_tokens"), default="max_tokens",
+                       help="the name the token limit is sent under (reasoning models want max_completion_tokens)")
 
 
 def add_record_options(parser: argparse.ArgumentParser) -> None:
@@ -210,7 +234,11 @@ def build_parser(extend: Callable[[Any, argparse.ArgumentParser], None] | None =
     )
     resume.add_argument("file", type=Path, metavar="FILE", help="the recording")
     resume.add_argument("--k", type=_bounded_int(1), default=None, metavar="K", help="go on with another k")
+    resume.add_argument("--budget-usd", type=_bounded_float(0, 1e9, open_low=True), default=None, metavar="USD",
+                        help="a new budget for the whole run (the recorded one otherwise)")
     resume.add_argument("--json", action="store_true", help="print one JSON summary on stdout at the end")
+    real = resume.add_argument_group("a real model (the recorded one)")
+    add_server_options(real)
 
     info = commands.add_parser("info", help="what a recording holds", description="Summarise a recording.")
     info.add_argument("file", type=Path, metavar="FILE", help="the recording")
@@ -280,6 +308,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         max_votes_per_step=args.max_votes,
         parallel=args.parallel,
         stop_on_error=args.stop_on_error,
+        budget_usd=args.budget_usd,
     )
 
 
@@ -302,10 +331,42 @@ def sim_config(args: argparse.Namespace) -> SimConfig:
 
 def make_sampler(args: argparse.Namespace) -> tuple[Sampler, Pricing | None]:
     """The sampler the options name, with its prices."""
-    if args.model != "sim":
-        raise UsageError(f"unknown model {args.model!r}: only the simulated model 'sim' is available")
-    sampler = SimulatedLLM(sim_config(args))
-    return sampler, _pricing(args, args.model)
+    if args.model == "sim":
+        sampler: Sampler = SimulatedLLM(sim_config(args))
+    else:
+        given = [f"--{option.replace('_', '-')}" for option in _SIM_OPTIONS if getattr(args, option) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply to the simulated model (--model sim)")
+        sampler = openai_sampler(args.model, args)
+    pricing = _pricing(args, args.model)
+    if getattr(args, "budget_usd", None) is not None and pricing is None:
+        raise UsageError(f"--budget-usd needs prices: {args.model!r} has none in the table; give --price-in and --price-out")
+    return sampler, pricing
+
+
+def openai_sampler(model: str, args: argparse.Namespace) -> Sampler:
+    """An OpenAI-compatible sampler from the server options; the key comes from the environment."""
+    base_url = args.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise UsageError(f"--base-url {base_url!r} is not an http(s) URL")
+    api_key = os.environ.get(args.api_key_env)
+    if not api_key:
+        if base_url is None:
+            raise UsageError(f"set ${args.api_key_env} to your OpenAI API key (or name another variable with --api-key-env)")
+        api_key = "no-key"  # local servers (vLLM, Ollama, llama.cpp) usually ask for none
+    from engine.openai_sampler import OpenAISampler  # the SDK loads only for real models
+
+    return OpenAISampler(
+        model,
+        api_key=api_key,
+        base_url=base_url,
+        concurrency=args.concurrency,
+        timeout_s=args.timeout,
+        max_retries=args.retries,
+        send_temperature=not args.no_temperature,
+        token_parameter=args.token_param,
+        key_source=args.api_key_env,
+    )
 
 
 def _pricing(args: argparse.Namespace, model: str) -> Pricing | None:
@@ -331,8 +392,25 @@ def solve_headless(args: argparse.Namespace) -> int:
 
 def resume_headless(args: argparse.Namespace) -> int:
     """Continue a recording without the TUI."""
-    session = resume_session(args.file, k=args.k)
+    session = resume_session(args.file, k=args.k, budget_usd=args.budget_usd, make_sampler=resumed_sampler(args))
     return run_session_headless(session, args.json, record=args.file)
+
+
+def resumed_sampler(args: argparse.Namespace) -> Callable[[Any, int], Sampler]:
+    """Rebuilds a recorded real model's sampler, with the server options given now."""
+
+    def make(meta: Any, first_step: int) -> Sampler:
+        settings = meta.sampler
+        if args.base_url is None:
+            args.base_url = settings.get("base_url")
+        if args.api_key_env == "OPENAI_API_KEY" and settings.get("api_key_env"):
+            args.api_key_env = settings["api_key_env"]
+        args.no_temperature = args.no_temperature or not settings.get("send_temperature", True)
+        if args.token_param == "max_tokens":
+            args.token_param = settings.get("token_parameter", "max_tokens")
+        return openai_sampler(settings.get("model", meta.model), args)
+
+    return make
 
 
 def run_session_headless(session: Session, as_json: bool, expected: float | None = None, record: Path | None = None) -> int:
@@ -347,6 +425,12 @@ def run_session_headless(session: Session, as_json: bool, expected: float | None
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         session.close()
+    failure = session.runner.failure
+    if failure is not None and getattr(failure, "usage", False):
+        if as_json:
+            print(summary.model_dump_json())
+        print(f"maker: error: {failure}", file=sys.stderr)
+        return EXIT_USAGE
     if as_json:
         print(summary.model_dump_json())
     else:
@@ -434,8 +518,12 @@ def print_summary(summary: RunSummary, console: Console, expected: float | None 
     table.add_row("red flags", flags)
     table.add_row("cancelled", f"{summary.cancelled:,}")
     table.add_row("steps over k votes", f"{summary.steps_over_k:,}")
-    table.add_row("tokens in / out", f"{summary.tokens_in:,} / {summary.tokens_out:,}")
+    estimated = f" ({summary.usage_estimated:,} replies without usage: estimated)" if summary.usage_estimated else ""
+    table.add_row("tokens in / out", f"{summary.tokens_in:,} / {summary.tokens_out:,}{estimated}")
     table.add_row("cost", "unknown (no price)" if summary.cost_usd is None else f"${summary.cost_usd:,.2f}")
+    if summary.transport_errors:
+        retried = ", ".join(f"{kind} {count:,}" for kind, count in sorted(summary.transport_errors.items()))
+        table.add_row("retried", retried)
     table.add_row("wall time", f"{summary.wall_s:,.1f} s")
     console.print(table)
 

@@ -33,12 +33,12 @@ from engine.hanoi import optimal_move, start_state, state_before_step, strategy_
 from engine.parser import Answer, RedFlag, parse_answer
 from engine.pricing import Pricing
 from engine.prompt import Message, PromptBuilder
-from engine.sampling import Completion, Sampler
+from engine.sampling import Completion, Sampler, estimate_prompt_tokens
 from engine.voting import VoteTally
 
 Listener = Callable[[Event], Any]
 
-StopReason = Literal["solved", "finished", "undecided", "audit_error", "stopped", "sampler_error"]
+StopReason = Literal["solved", "finished", "undecided", "audit_error", "stopped", "budget", "sampler_error"]
 
 
 class RunConfig(BaseModel):
@@ -59,6 +59,8 @@ class RunConfig(BaseModel):
     parallel: int | None = Field(None, ge=1)
     """Samples sent at the start of a step; default k. More than k cuts latency but may waste some."""
     stop_on_error: bool = False
+    budget_usd: float | None = Field(None, gt=0)
+    """Stop before a sample could take the run's spend past this (needs prices)."""
 
     @model_validator(mode="after")
     def _cap_allows_a_decision(self) -> RunConfig:
@@ -155,6 +157,10 @@ class RunSummary(BaseModel):
     """Decided steps that needed more than k valid votes."""
     samples_per_step: float
     votes_histogram: dict[int, int]
+    transport_errors: dict[str, int] = Field(default_factory=dict)
+    """Failed requests by kind (retried; never votes, never red flags)."""
+    usage_estimated: int = 0
+    """Replies whose server sent no token counts: their tokens were estimated from the text."""
     undecided: UndecidedStep | None = None
 
 
@@ -191,6 +197,12 @@ class Runner:
         self.checkpoint = resume_from or Checkpoint.start(config.disks)
         self.control = control
         self.clock = clock
+        if config.budget_usd is not None and pricing is None:
+            raise ValueError("a budget needs the model's prices")
+        self.failure: Exception | None = None
+        self._worst_sample_usd = 0.0
+        self._budget_hit = False
+        """What stopped the run when the sampler failed."""
         self.stats = stats or RunStats()
         """Totals so far; a resumed run starts from the recording's."""
         self.position = self.checkpoint
@@ -236,9 +248,17 @@ class Runner:
         message = ""
         undecided: UndecidedStep | None = None
         try:
+            start = getattr(self.sampler, "start", None)
+            if start is not None:
+                await start()
             stop, message, undecided = await self._run_steps()
         except Exception as exc:  # a sampler that gave up: end the run cleanly, keep what was decided
-            stop, message = "sampler_error", f"the model could not be sampled at step {self.position.step}: {exc}"
+            self.failure = exc
+            stop, message = "sampler_error", f"step {self.position.step}: {exc}"
+        finally:
+            close = getattr(self.sampler, "close", None)
+            if close is not None:
+                await close()
         summary = self._summary(stop, message, undecided, self.clock() - started)
         self._emit(RunFinished(summary))
         return summary
@@ -264,6 +284,9 @@ class Runner:
                 if control.stop_requested:
                     return "stopped", f"stopped by request before step {step}", None
             messages = builder.messages(previous, state)
+            if config.budget_usd is not None:
+                assert self.pricing is not None
+                self._worst_sample_usd = self.pricing.cost(estimate_prompt_tokens(messages), config.max_tokens)
             step_listeners = self._step_listeners
             if step_listeners:
                 started = StepStarted(step, state, previous)
@@ -283,6 +306,8 @@ class Runner:
             except _Undecided as undecided:
                 return self._undecided(step, undecided, expected)
             if tally is None:
+                if self._budget_hit:
+                    return "budget", self._budget_message(step), None
                 return "stopped", f"stopped by request during step {step}", None
             answer: Answer = tally.leader  # type: ignore[assignment]
             correct = answer == expected
@@ -354,6 +379,7 @@ class Runner:
         tally: VoteTally[Answer] = VoteTally(config.k)
         add = tally.add
         complete, judge, control = self._complete_now, self._judge, self.control
+        budget = config.budget_usd
         owed = self._first_round  # samples of the current round not yet drawn
         index = red_flags = 0
         while True:
@@ -363,6 +389,8 @@ class Runner:
                 control.wait(step_start=False)
                 if control.stop_requested:
                     return None, red_flags, self._cancel_undrawn(step, index, owed)
+            if budget is not None and self._over_budget(0):
+                return None, red_flags, self._cancel_undrawn(step, index, owed)
             sample_temperature = first_temperature if index == 0 else temperature
             answer = judge(step, index, sample_temperature, complete(messages, sample_temperature, max_tokens))  # type: ignore[misc]
             index += 1
@@ -400,11 +428,15 @@ class Runner:
                         await control.gate(step_start=False)
                         if control.stop_requested:
                             return None, red_flags, self._cancel_in_flight(step, ready, pending)
+                    if config.budget_usd is not None and self._over_budget(len(pending) + len(ready)):
+                        break
                     sample_temperature = first_temperature if launched == 0 else temperature
                     task = asyncio.ensure_future(complete(messages, sample_temperature, max_tokens))
                     pending[task] = (launched, sample_temperature)
                     launched += 1
                 if not ready:
+                    if not pending:  # the budget allows no further sample
+                        return None, red_flags, 0
                     done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                     for task in sorted(done, key=lambda t: pending[t][0]):
                         index, sample_temperature = pending.pop(task)
@@ -427,6 +459,21 @@ class Runner:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+
+    def _over_budget(self, in_flight: int) -> bool:
+        """Whether one more sample could take the spend past the budget, counting those in flight
+        at their worst (the whole prompt and the token limit)."""
+        spent = self.cost_usd or 0.0
+        if spent + (in_flight + 1) * self._worst_sample_usd > (self.config.budget_usd or 0.0):
+            self._budget_hit = True
+            return True
+        return False
+
+    def _budget_message(self, step: int) -> str:
+        return (
+            f"budget of ${self.config.budget_usd:,.2f} reached during step {step}: ${self.cost_usd or 0:,.4f} spent, "
+            f"and another sample could cost up to ${self._worst_sample_usd:.4f}"
+        )
 
     def _cancel_undrawn(self, step: int, index: int, owed: int) -> int:
         """Count the samples due in this round but never drawn; returns how many."""
@@ -517,6 +564,8 @@ class Runner:
             steps_over_k=stats.steps_over_k,
             samples_per_step=stats.samples / stats.steps if stats.steps else 0.0,
             votes_histogram=dict(sorted(stats.votes_histogram.items())),
+            transport_errors=dict(getattr(self.sampler, "transport_errors", {})),
+            usage_estimated=getattr(self.sampler, "usage_estimated", 0),
             undecided=undecided,
         )
 

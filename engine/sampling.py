@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from engine.prompt import Message
 
@@ -60,3 +61,22 @@ MESSAGE_OVERHEAD_TOKENS = 4
 def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
     """Input tokens of a chat request, estimated from its text."""
     return sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+
+
+def host_of(url: str | None) -> str | None:
+    """The host (and port) of a URL, never its credentials or path."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    return parts.hostname + (f":{parts.port}" if parts.port else "")
+
+
+def without_credentials(url: str | None) -> str | None:
+    """A URL without user, password, query or fragment: safe to write down."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

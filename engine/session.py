@@ -14,7 +14,7 @@ from engine.control import RunControl
 from engine.pricing import Pricing
 from engine.recording import Recorder, Recording, RecordingError, recording_meta
 from engine.runner import RunConfig, Runner, RunSummary
-from engine.sampling import Sampler
+from engine.sampling import Sampler, host_of
 from engine.sim import SimConfig, SimulatedLLM
 
 
@@ -58,7 +58,6 @@ def new_session(
     record: Path | None = None,
     keep_text: bool = False,
     control: RunControl | None = None,
-    base_url_host: str | None = None,
 ) -> Session:
     """A fresh run, recorded to ``record`` when given (the file must not exist)."""
     control = control or RunControl()
@@ -72,7 +71,7 @@ def new_session(
             price_in=pricing.input_usd_per_m if pricing else None,
             price_out=pricing.output_usd_per_m if pricing else None,
             keep_text=keep_text,
-            base_url_host=base_url_host,
+            base_url_host=host_of(getattr(sampler, "base_url", None)),
         )
         recorder = Recorder(record, meta, runner.checkpoint)
         recorder.attach(runner)
@@ -83,6 +82,7 @@ def resume_session(
     path: Path,
     *,
     k: int | None = None,
+    budget_usd: float | None = None,
     control: RunControl | None = None,
     make_sampler: Any = None,
 ) -> Session:
@@ -98,6 +98,8 @@ def resume_session(
         position = recording.position_before(len(recording) + 1)
         totals = recording.totals()
     config = meta.run if k is None else meta.run.model_copy(update={"k": k})
+    if budget_usd is not None:
+        config = config.model_copy(update={"budget_usd": budget_usd})
     if config.max_votes_per_step < config.k:
         raise RecordingError(f"k = {config.k} needs a vote cap of at least k (the recording's is {config.max_votes_per_step})")
     settings = dict(meta.sampler)

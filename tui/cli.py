@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from engine.cli import (
     run_guarded,
     sim_config,
 )
-from engine.recording import Recording, RecordingError
+from engine.recording import SUFFIX, Recording, RecordingError, default_recording_dir
 from engine.session import new_session
 
 DEMO_RECORDING = Path(__file__).resolve().parent.parent / "recordings" / "demo-10.maker"
@@ -74,6 +75,12 @@ def solve_in_tui(args: argparse.Namespace) -> int:
 
     config = run_config(args)
     sampler, pricing = make_sampler(args)
+    if args.record is None and args.model != "sim":
+        # A real model's run costs money: keep every sample unless told where, so it can resume.
+        folder = default_recording_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        safe_model = "".join(c if c.isalnum() or c in "-." else "_" for c in args.model)
+        args.record = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_model}-{args.disks}d{SUFFIX}"
     session = new_session(config, sampler, pricing, record=args.record, keep_text=args.keep_text)
     session.control.set_pace(args.speed)
     if args.paused:
@@ -85,6 +92,10 @@ def solve_in_tui(args: argparse.Namespace) -> int:
     if args.record is not None:
         print(f"recorded to {args.record}; replay it with: maker replay {args.record}")
     summary = session.summary
+    failure = session.runner.failure
+    if failure is not None and getattr(failure, "usage", False):
+        print(f"maker: error: {failure}", file=sys.stderr)
+        return EXIT_USAGE
     if summary is not None and summary.stopped not in ("solved", "stopped"):
         print(summary.message, file=sys.stderr)
         return EXIT_UNSOLVED
