@@ -28,12 +28,13 @@ from engine.hanoi import MAX_DISKS, total_steps
 from engine.plan import PlanRow, paper_plan, plan_row, prompt_tokens
 from engine.pricing import Pricing, pricing_for
 from engine.control import RunControl
+from engine.calibrate import Calibration, CalibrationError, calibrate
 from engine.export import write_jsonl
 from engine.recording import Recording, RecordingError, describe
 from engine.revote import revote
 from engine.runner import RunConfig, RunSummary
 from engine.session import Session, new_session, resume_session
-from engine.sampling import Sampler
+from engine.sampling import Sampler, host_of
 from engine.sim import ErrorKind, SimConfig, SimulatedLLM
 
 EXIT_OK, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -85,6 +86,10 @@ def _bounded_float(low: float, high: float, *, open_low: bool = False) -> Callab
     return parse
 
 
+def _k_or_auto(text: str) -> int | str:
+    return "auto" if text == "auto" else _bounded_int(1)(text)
+
+
 def _error_kinds(text: str) -> dict[ErrorKind, float]:
     kinds: dict[ErrorKind, float] = {}
     for part in text.split(","):
@@ -123,8 +128,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("the run")
     run.add_argument("--disks", type=_bounded_int(1, MAX_DISKS), default=DEFAULT_DISKS, metavar="N",
                      help=f"disks in the tower; the task takes 2^N - 1 steps (default {DEFAULT_DISKS}; the paper ran 20)")
-    run.add_argument("--k", type=_bounded_int(1), default=3, metavar="K",
-                     help="a candidate wins when it leads every other by K votes (default 3, the paper's)")
+    run.add_argument("--k", type=_k_or_auto, default=3, metavar="K",
+                     help="a candidate wins when it leads every other by K votes (default 3, the paper's); "
+                          "'auto' takes k_min from --calibration")
+    run.add_argument("--calibration", type=Path, default=None, metavar="FILE",
+                     help="a file from 'maker calibrate --out', for --k auto")
+    run.add_argument("--target", type=_bounded_float(0, 1, open_low=True), default=0.95, metavar="T",
+                     help="with --k auto: the wanted chance of a zero-error run (default 0.95)")
     run.add_argument("--max-tokens", type=_bounded_int(1), default=750, metavar="T",
                      help="output-token limit; replies cut there or longer are red-flagged too_long (default 750)")
     run.add_argument("--first-temperature", type=_bounded_float(0, 2), default=0.0, metavar="T",
@@ -149,6 +159,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                        help="stop before the run could spend more than this (resumable when recorded)")
     real = parser.add_argument_group("a real model (any --model but sim)")
     add_server_options(real)
+    add_sim_options(parser)
+
+
+def add_sim_options(parser: argparse.ArgumentParser) -> None:
+    """The simulated model's options."""
     sim = parser.add_argument_group("the simulated model (--model sim)")
     sim.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the simulated model (default 0)")
     sim.add_argument("--error-rate", type=_bounded_float(0, 1), default=None, metavar="P",
@@ -287,6 +302,31 @@ def build_parser(extend: Callable[[Any, argparse.ArgumentParser], None] | None =
     plan.add_argument("--valid-rate", type=_bounded_float(0, 1, open_low=True), default=1.0, metavar="V",
                       help="share of samples not red-flagged (default 1)")
     plan.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    calibrate = commands.add_parser(
+        "calibrate", help="estimate a model's p on random steps, then k_min, cost and time",
+        description="Sample the model once on each of N random steps of the optimal solution (seeded), "
+        "without voting; report p with a 95%% Wilson interval, the valid rate v, red flags, tokens and cost "
+        "per sample, and k_min with the projected cost and time of a full run at targets 0.90, 0.95, 0.99.",
+    )
+    calibrate.add_argument("--disks", type=_bounded_int(1, MAX_DISKS), default=20, metavar="N",
+                           help="the tower the steps come from and the run is projected for (default 20)")
+    calibrate.add_argument("--samples", type=_bounded_int(1, 1_000_000), default=200, metavar="S",
+                           help="random steps to sample, one sample each (default 200)")
+    calibrate.add_argument("--temperature", type=_bounded_float(0, 2), default=0.1, metavar="T",
+                           help="temperature of the samples (default 0.1, the voting temperature)")
+    calibrate.add_argument("--max-tokens", type=_bounded_int(1), default=750, metavar="T",
+                           help="output-token limit (default 750)")
+    calibrate.add_argument("--json", action="store_true", help="print the calibration as JSON")
+    calibrate.add_argument("--out", type=Path, default=None, metavar="FILE",
+                           help="save the calibration, for 'maker solve --k auto --calibration FILE' and 'maker plan'")
+    model = calibrate.add_argument_group("the model")
+    model.add_argument("--model", default="sim", metavar="NAME", help="'sim' (default) or a served model's name")
+    model.add_argument("--price-in", type=_bounded_float(0, 1e6), default=None, metavar="USD")
+    model.add_argument("--price-out", type=_bounded_float(0, 1e6), default=None, metavar="USD")
+    add_server_options(calibrate.add_argument_group("a real model (any --model but sim)"))
+    add_sim_options(calibrate)
+    plan.add_argument("--calibration", type=Path, nargs="+", default=None, metavar="FILE",
+                      help="calibration files to plan beside the paper's table")
     if extend is not None:
         extend(commands, solve)
     return parser
@@ -296,7 +336,13 @@ def build_parser(extend: Callable[[Any, argparse.ArgumentParser], None] | None =
 
 
 def run_config(args: argparse.Namespace) -> RunConfig:
-    """The run's settings from the parsed options."""
+    """The run's settings from the parsed options; ``--k auto`` is resolved here."""
+    if args.k == "auto":
+        if args.calibration is None:
+            raise UsageError("--k auto needs --calibration FILE (made by 'maker calibrate --out FILE')")
+        args.k = Calibration.load(args.calibration).k_for(args.disks, args.target)
+    elif args.calibration is not None:
+        raise UsageError("--calibration is for --k auto")
     if args.max_votes < args.k:
         raise UsageError(f"--max-votes ({args.max_votes}) must be at least --k ({args.k})")
     return RunConfig(
@@ -537,11 +583,14 @@ def plan(args: argparse.Namespace) -> int:
     """Print the paper's table recomputed, or one model's plan."""
     disks = args.disks if args.disks is not None else 20
     steps = args.steps if args.steps is not None else total_steps(disks)
+    calibrations = [Calibration.load(path) for path in args.calibration or []]
     if args.p is None:
         if args.steps is not None:
             raise UsageError("--steps needs --p (the paper's table is for a number of disks)")
-        rows = paper_plan(disks, args.target)
+        rows = paper_plan(disks, args.target) + [calibration_row(c, disks, args.target) for c in calibrations]
     else:
+        if calibrations:
+            raise UsageError("--calibration plans measured models; --p plans one given p: use one or the other")
         pricing = None
         if args.model is not None or args.price_in is not None or args.price_out is not None:
             pricing = _pricing(args, args.model or "")
@@ -562,6 +611,23 @@ def plan(args: argparse.Namespace) -> int:
     else:
         print_plan(rows, Console(), paper=args.p is None)
     return EXIT_OK
+
+
+def calibration_row(calibration: Calibration, disks: int, target: float) -> PlanRow:
+    """A measured model as a plan row: its p_vote, valid rate, tokens and prices."""
+    pricing = None
+    if calibration.price_in is not None and calibration.price_out is not None:
+        pricing = Pricing(calibration.price_in, calibration.price_out)
+    return plan_row(
+        f"{calibration.model} (calibrated)",
+        calibration.p_vote,
+        steps=total_steps(disks),
+        target=target,
+        pricing=pricing,
+        tokens_in=round(calibration.mean_tokens_in),
+        tokens_out=max(1, round(calibration.mean_tokens_out)),
+        valid_rate=max(calibration.v, 1e-9),
+    )
 
 
 def print_plan(rows: Sequence[PlanRow], console: Console, paper: bool) -> None:
@@ -587,7 +653,10 @@ def print_plan(rows: Sequence[PlanRow], console: Console, paper: bool) -> None:
             _usd(row.cost_usd),
         ]
         if paper:
-            cells.append(f"{'none' if row.paper_k_min is None else row.paper_k_min} {_usd(row.paper_cost_usd)}")
+            cells.append(
+                "" if row.model.endswith("(calibrated)")
+                else f"{'none' if row.paper_k_min is None else row.paper_k_min} {_usd(row.paper_cost_usd)}"
+            )
         table.add_row(*cells)
     console.print(table)
     if any(row.k_min is None for row in rows):
@@ -600,6 +669,74 @@ def _usd(value: float | None) -> str:
     if value is None:
         return "-"
     return f"${value / 1000:,.1f}K" if value >= 1000 else f"${value:,.2f}"
+
+
+# -- calibrate ------------------------------------------------------------------------------------
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    """Sample random steps once each; report p, v, tokens and the projections."""
+    if args.out is not None and args.out.exists():
+        raise UsageError(f"{args.out} already exists")
+    sampler, pricing = make_sampler(args)
+    result = asyncio.run(
+        calibrate(
+            sampler,
+            disks=args.disks,
+            samples=args.samples,
+            seed=args.seed,
+            temperature=args.temperature,
+            max_tokens=args.max_tokens,
+            pricing=pricing,
+            base_url_host=host_of(getattr(sampler, "base_url", None)),
+        )
+    )
+    if args.out is not None:
+        args.out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    if args.json:
+        print(result.model_dump_json())
+        return EXIT_OK
+    console = Console()
+    low, high = result.p_interval
+    vote_low, vote_high = result.p_vote_interval
+    table = Table(show_header=False, box=None, pad_edge=False, title=f"{result.model}: {result.samples:,} random steps "
+                  f"of the {result.disks}-disk solution, one sample each")
+    table.add_column(style="dim")
+    table.add_column()
+    table.add_row("p (right)", f"{result.p:.4f}  (95% interval {low:.4f} to {high:.4f})")
+    table.add_row("p_vote (right | valid)", f"{result.p_vote:.4f}  ({vote_low:.4f} to {vote_high:.4f})")
+    table.add_row("v (valid)", f"{result.v:.4f}")
+    flags = ", ".join(f"{name} {count}" for name, count in result.red_flags.items() if count) or "none"
+    table.add_row("red flags", flags)
+    table.add_row("tokens in / out", f"{result.mean_tokens_in:,.0f} / {result.mean_tokens_out:,.0f} a sample")
+    table.add_row("cost a sample", "unknown (no price)" if result.cost_per_sample_usd is None
+                  else f"${result.cost_per_sample_usd:.6f}")
+    console.print(table)
+    projection = Table(title=f"a full {result.disks}-disk run", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("target", "k_min", "samples/step", "cost", "time"):
+        projection.add_column(name, justify="right")
+    for row in result.projections:
+        projection.add_row(
+            f"{row.target:g}",
+            "none (p_vote <= 0.5)" if row.k_min is None else str(row.k_min),
+            "-" if row.expected_samples_per_step is None else f"{row.expected_samples_per_step:.3f}",
+            _usd(row.cost_usd),
+            "-" if row.time_s is None else _long_duration(row.time_s),
+        )
+    console.print(projection)
+    if args.out is not None:
+        console.print(f"saved to {args.out}; use it with: maker solve --k auto --calibration {args.out}", style="dim")
+    return EXIT_OK
+
+
+def _long_duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 # -- recordings -----------------------------------------------------------------------------------
@@ -674,6 +811,7 @@ def revote_command(args: argparse.Namespace) -> int:
 
 HEADLESS_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "plan": plan,
+    "calibrate": calibrate_command,
     "resume": resume_headless,
     "info": info,
     "export": export,
@@ -687,7 +825,7 @@ def dispatch(args: argparse.Namespace) -> int:
         if args.command == "solve":
             return solve_headless(args)
         return HEADLESS_COMMANDS[args.command](args)
-    except (UsageError, RecordingError) as exc:
+    except (UsageError, RecordingError, CalibrationError) as exc:
         print(f"maker: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

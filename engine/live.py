@@ -28,6 +28,7 @@ from engine.events import (
     StepStarted,
     StepUndecided,
 )
+from engine.forecast import Forecast, forecast
 from engine.hanoi import Move, State, total_steps
 from engine.parser import Answer, RedFlag
 from engine.runner import Runner, RunSummary
@@ -92,6 +93,9 @@ class Snapshot(NamedTuple):
     """Samples a second; None is full speed."""
     detail: bool = True
     """False when the run goes too fast to follow step by step: no tally, spend per frame."""
+    forecast: Forecast | None = None
+    votes_histogram: tuple[tuple[int, int], ...] = ()
+    """Decided steps by their valid votes, fewest votes first."""
 
     @property
     def leader_margin(self) -> int:
@@ -169,6 +173,7 @@ class LiveView:
         self._decided: tuple[int, tuple[Any, ...]] | None = None
         self._spend: deque[float] = deque(maxlen=SPEND_HISTORY)
         self._spent_before = self._spent()
+        self._cost_points: list[tuple[int, float]] = []
         self._steps_at_start = runner.stats.steps
         self._started: float | None = None
         self._finished: RunSummary | None = None
@@ -205,6 +210,10 @@ class LiveView:
         if pricing is None:
             return float(stats.tokens_in + stats.tokens_out)
         return pricing.cost(stats.tokens_in, stats.tokens_out)
+
+    def cost_series(self) -> list[tuple[int, float]]:
+        """(steps decided, cumulative spend), one point a snapshot, thinned to at most 400 (UI thread)."""
+        return list(self._cost_points)
 
     def _on_finish(self, event: Event) -> None:
         """Always listened to: when the run started and how it ended."""
@@ -256,6 +265,11 @@ class LiveView:
             spent = self._spent()
             self._spend.append(spent - self._spent_before)
             self._spent_before = spent
+        points = self._cost_points
+        if not points or points[-1][0] != stats.steps:
+            points.append((stats.steps, self._spent()))
+            if len(points) > 400:
+                del points[1::2]
         control = runner.control
         finished = self._finished
         status: Status = "finished" if finished else ("paused" if control is not None and control.paused else "running")
@@ -294,4 +308,16 @@ class LiveView:
             message=self._message,
             speed=control.samples_per_second if control is not None else None,
             detail=self._detail,
+            forecast=forecast(
+                steps_done=stats.steps,
+                total_steps=self._total,
+                k=self._k,
+                votes=stats.samples,
+                winner_votes=stats.winner_votes,
+                red_flags=sum(stats.red_flags.values()),
+                cost_usd=runner.cost_usd,
+                elapsed_s=elapsed if finished is None else None,
+                steps_timed=done_here,
+            ),
+            votes_histogram=tuple(sorted(stats.votes_histogram.items())),
         )

@@ -183,6 +183,7 @@ class Totals(BaseModel):
     tokens_out: int = 0
     steps_over_k: int = 0
     votes_histogram: dict[int, int] = Field(default_factory=dict)
+    winner_votes: int = 0
 
     def add(self, other: Totals) -> None:
         """Add another stretch's counts (a later one) to these."""
@@ -197,6 +198,7 @@ class Totals(BaseModel):
         self.tokens_in += other.tokens_in
         self.tokens_out += other.tokens_out
         self.steps_over_k += other.steps_over_k
+        self.winner_votes += other.winner_votes
         for votes, count in other.votes_histogram.items():
             self.votes_histogram[votes] = self.votes_histogram.get(votes, 0) + count
 
@@ -205,6 +207,9 @@ class Totals(BaseModel):
         votes = self.add_samples(samples)
         self.steps += 1
         self.samples += votes
+        winners = [sample.answer for sample in samples if sample.answer is not None]
+        if winners:
+            self.winner_votes += max(winners.count(answer) for answer in set(winners))
         self.votes_histogram[votes] = self.votes_histogram.get(votes, 0) + 1
         if votes > k:
             self.steps_over_k += 1
@@ -233,6 +238,7 @@ class Totals(BaseModel):
         stats.steps, stats.errors, stats.first_error_step = self.steps, self.errors, self.first_error_step
         stats.samples, stats.cancelled = self.samples, self.cancelled
         stats.tokens_in, stats.tokens_out, stats.steps_over_k = self.tokens_in, self.tokens_out, self.steps_over_k
+        stats.winner_votes = self.winner_votes
         for reason in RedFlag:
             stats.red_flags[reason] = self.red_flags.get(reason.value, 0)
         stats.votes_histogram.update(self.votes_histogram)
@@ -454,7 +460,7 @@ class _Block:
     __slots__ = (
         "first_step", "state", "previous_move", "after", "records", "texts", "opened",
         "votes", "tokens_in", "tokens_out", "cancelled", "steps_over_k", "errors", "first_error_step",
-        "red_flags", "histogram",
+        "red_flags", "histogram", "winner_votes",
     )
 
     def __init__(self, first_step: int, state: State, previous_move: Move | None) -> None:
@@ -465,6 +471,7 @@ class _Block:
         self.texts: list[tuple[int, int, int, bytes]] = []
         self.opened = time.monotonic()
         self.votes = self.tokens_in = self.tokens_out = self.cancelled = self.steps_over_k = self.errors = 0
+        self.winner_votes = 0
         self.first_error_step: int | None = None
         self.red_flags: dict[str, int] = {}
         self.histogram: dict[int, int] = {}
@@ -474,7 +481,7 @@ class _Block:
         return Totals(
             steps=len(self.records), errors=self.errors, first_error_step=self.first_error_step, samples=self.votes,
             red_flags=red_flags, cancelled=self.cancelled, tokens_in=self.tokens_in, tokens_out=self.tokens_out,
-            steps_over_k=self.steps_over_k, votes_histogram=self.histogram,
+            steps_over_k=self.steps_over_k, votes_histogram=self.histogram, winner_votes=self.winner_votes,
         )
 
     def row(self) -> tuple[Any, ...]:
@@ -558,6 +565,7 @@ class Recorder:
             block.records.append(record)
             block.after = answer
             block.votes += votes
+            block.winner_votes += event.winner_votes
             block.tokens_in += tokens_in
             block.tokens_out += tokens_out
             histogram = block.histogram
@@ -966,6 +974,20 @@ class Recording:
         for attempt in self.undecided():
             totals.add_samples(attempt.samples)
         return totals
+
+    def block_series(self) -> list[tuple[int, int, int]]:
+        """(last step, cumulative input tokens, cumulative output tokens) at the end of each block."""
+        series = []
+        tokens_in = tokens_out = 0
+        for last_step, block_totals in self._query("SELECT last_step, totals FROM blocks ORDER BY first_step"):
+            try:
+                totals = Totals.model_validate_json(block_totals)
+            except ValidationError:
+                raise RecordingError(f"{self.path}: damaged block totals") from None
+            tokens_in += totals.tokens_in
+            tokens_out += totals.tokens_out
+            series.append((last_step, tokens_in, tokens_out))
+        return series
 
     def totals_before(self, step: int) -> Totals:
         """Totals of the steps before ``step`` and of the undecided attempts before it."""

@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
+from engine.forecast import forecast
 from engine.hanoi import Move, State
 from engine.live import SPEND_HISTORY, Snapshot, Status, tally
 from engine.recording import Recording, RecordingError, StepRecord, Totals
 from engine.sim import SimConfig
+
+
+FINE_SERIES_STEPS = 20_000
 
 
 class ReplayCursor:
@@ -31,6 +35,7 @@ class ReplayCursor:
             self.expected_votes = SimConfig.model_validate(settings).expected_votes(meta.run.k)
         self.playing = False
         self.speed: float | None = 10.0
+        self._block_series: list[tuple[int, int, int]] | None = None
         self.seek(1)
 
     # -- moving -----------------------------------------------------------------------------------
@@ -164,7 +169,46 @@ class ReplayCursor:
             status=status,
             message=(meta.last_message or "") if self.at_end else "",
             speed=self.speed,
+            forecast=forecast(
+                steps_done=totals.steps,
+                total_steps=self.recording.total_steps,
+                k=record.k,
+                votes=totals.samples,
+                winner_votes=totals.winner_votes,
+                red_flags=sum(totals.red_flags.values()),
+                cost_usd=cost,
+                elapsed_s=None,
+                steps_timed=0,
+            ),
+            votes_histogram=tuple(sorted(totals.votes_histogram.items())),
         )
+
+    def cost_series(self) -> list[tuple[int, float]]:
+        """(steps decided, cumulative spend) up to the cursor: a point a step for a recording of up
+        to 20,000 steps (thinned to 400), a point a block for a longer one."""
+        if self._block_series is None:
+            if len(self.recording) <= FINE_SERIES_STEPS:
+                tokens_in = tokens_out = 0
+                series = []
+                for record in self.recording:
+                    tokens_in += sum(sample.tokens_in for sample in record.samples)
+                    tokens_out += sum(sample.tokens_out for sample in record.samples)
+                    series.append((record.step, tokens_in, tokens_out))
+                self._block_series = series[:: max(1, len(series) // 400)]
+            else:
+                self._block_series = self.recording.block_series()
+        points = []
+        for last_step, tokens_in, tokens_out in self._block_series:
+            if last_step >= self._before.steps:
+                break
+            points.append((last_step, self._spend_of(tokens_in, tokens_out)))
+        points.append((self._before.steps, self._spend_of(self._before.tokens_in, self._before.tokens_out)))
+        return points
+
+    def _spend_of(self, tokens_in: int, tokens_out: int) -> float:
+        if self._price is None:
+            return float(tokens_in + tokens_out)
+        return (tokens_in * self._price[0] + tokens_out * self._price[1]) / 1e6
 
     def sample_text(self, position: int) -> str | None:
         """The kept text of the current step's sample at ``position`` (arrival order), if kept."""

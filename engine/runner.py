@@ -28,6 +28,7 @@ from engine.events import (
     StepStarted,
     StepUndecided,
 )
+from engine.forecast import Forecast, forecast
 from engine.hanoi import MAX_DISKS, Move, State, apply_move, format_move, format_state, goal_state, is_legal
 from engine.hanoi import optimal_move, start_state, state_before_step, strategy_move, total_steps
 from engine.parser import Answer, RedFlag, parse_answer
@@ -37,6 +38,8 @@ from engine.sampling import Completion, Sampler, estimate_prompt_tokens
 from engine.voting import VoteTally
 
 Listener = Callable[[Event], Any]
+
+FORECAST_MARKS = (0.01, 0.10, 0.25, 0.50, 0.75)
 
 StopReason = Literal["solved", "finished", "undecided", "audit_error", "stopped", "budget", "sampler_error"]
 
@@ -96,6 +99,7 @@ class RunStats:
         "steps_over_k",
         "votes_histogram",
         "max_votes_in_a_step",
+        "winner_votes",
     )
 
     def __init__(self) -> None:
@@ -111,6 +115,8 @@ class RunStats:
         self.votes_histogram: Counter[int] = Counter()
         """Decided steps by the number of valid votes they took."""
         self.max_votes_in_a_step = 0
+        self.winner_votes = 0
+        """Valid votes that went to their step's winner: the forecast's estimate of p."""
 
 
 class UndecidedStep(BaseModel):
@@ -157,6 +163,10 @@ class RunSummary(BaseModel):
     """Decided steps that needed more than k valid votes."""
     samples_per_step: float
     votes_histogram: dict[int, int]
+    forecast: Forecast | None = None
+    """The odds and remaining work at the end (all of it done, for a finished run)."""
+    forecast_history: list[Forecast] = Field(default_factory=list)
+    """Forecasts made at 1%, 10%, 25%, 50% and 75% of the run."""
     transport_errors: dict[str, int] = Field(default_factory=dict)
     """Failed requests by kind (retried; never votes, never red flags)."""
     usage_estimated: int = 0
@@ -200,6 +210,10 @@ class Runner:
         if config.budget_usd is not None and pricing is None:
             raise ValueError("a budget needs the model's prices")
         self.failure: Exception | None = None
+        self.forecasts: list[Forecast] = []
+        """Forecasts kept at 1%, 10%, 25%, 50% and 75% of the run, to check them against the end."""
+        self._started: float | None = None
+        self._steps_before = 0
         self._worst_sample_usd = 0.0
         self._budget_hit = False
         """What stopped the run when the sampler failed."""
@@ -243,7 +257,8 @@ class Runner:
 
     async def run(self) -> RunSummary:
         """Decide steps until the task is done, a step is undecided, or the run is stopped."""
-        started = self.clock()
+        started = self._started = self.clock()
+        self._steps_before = self.stats.steps
         stop: StopReason = "finished"
         message = ""
         undecided: UndecidedStep | None = None
@@ -275,6 +290,7 @@ class Runner:
         control = self.control
         immediate = self._complete_now is not None
         last = total_steps(disks)
+        next_forecast = self._next_forecast_step(step - 1)
         while step <= last:
             if control is not None and control.engaged:
                 if immediate:
@@ -314,7 +330,11 @@ class Runner:
             stats.steps += 1
             votes = tally.total
             stats.samples += votes
+            stats.winner_votes += tally.leader_votes
             histogram[votes] += 1
+            if step == next_forecast:
+                self.forecasts.append(self.forecast())
+                next_forecast = self._next_forecast_step(step)
             if votes > k:
                 stats.steps_over_k += 1
             if not correct:
@@ -460,6 +480,27 @@ class Runner:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
 
+    def forecast(self) -> Forecast:
+        """The run's odds and remaining work as things stand (any thread)."""
+        stats = self.stats
+        return forecast(
+            steps_done=stats.steps,
+            total_steps=total_steps(self.config.disks),
+            k=self.config.k,
+            votes=stats.samples,
+            winner_votes=stats.winner_votes,
+            red_flags=sum(stats.red_flags.values()),
+            cost_usd=self.cost_usd,
+            elapsed_s=None if self._started is None else self.clock() - self._started,
+            steps_timed=stats.steps - self._steps_before,
+        )
+
+    def _next_forecast_step(self, after: int) -> int:
+        """The next step at which the forecast is kept (1%, 10%, 25%, 50%, 75% of the run)."""
+        last = total_steps(self.config.disks)
+        marks = sorted({max(1, round(last * share)) for share in FORECAST_MARKS})
+        return next((mark for mark in marks if mark > after), last + 1)
+
     def _over_budget(self, in_flight: int) -> bool:
         """Whether one more sample could take the spend past the budget, counting those in flight
         at their worst (the whole prompt and the token limit)."""
@@ -564,6 +605,8 @@ class Runner:
             steps_over_k=stats.steps_over_k,
             samples_per_step=stats.samples / stats.steps if stats.steps else 0.0,
             votes_histogram=dict(sorted(stats.votes_histogram.items())),
+            forecast=self.forecast(),
+            forecast_history=list(self.forecasts),
             transport_errors=dict(getattr(self.sampler, "transport_errors", {})),
             usage_estimated=getattr(self.sampler, "usage_estimated", 0),
             undecided=undecided,

@@ -68,3 +68,15 @@ class TestThemes:
     def test_demo_on_stage(self, snap_compare):
         app, _, _ = make_replay(demo=True)
         assert snap_compare(app, terminal_size=(120, 40), run_before=replay_at(300))
+
+
+class TestPlots:
+    def test_plots_of_a_replay(self, snap_compare):
+        app, _, _ = make_replay()
+
+        async def run_before(pilot):
+            board(pilot.app).seek(900)
+            await pilot.press("p")
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

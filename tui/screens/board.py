@@ -14,6 +14,7 @@ from textual.widgets import Footer
 from engine.live import Snapshot
 from tui.widgets.cost import Cost
 from tui.widgets.flags import RedFlags
+from tui.widgets.forecast import ForecastPane
 from tui.widgets.progress import Progress
 from tui.widgets.status import StatusLine
 from tui.widgets.tally import VoteTally
@@ -43,6 +44,7 @@ class BoardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("plus,equals_sign", "faster", "Faster"),
         Binding("minus", "slower", "Slower"),
+        Binding("p", "plots", "Plots"),
     ]
 
     mode = "run"
@@ -71,6 +73,9 @@ class BoardScreen(Screen[None]):
             flags = RedFlags(id="flags")
             flags.border_title = "Red flags"
             yield flags
+            outlook = ForecastPane(id="forecast")
+            outlook.border_title = "Forecast"
+            yield outlook
         yield Footer()
 
     def on_mount(self) -> None:
@@ -92,13 +97,24 @@ class BoardScreen(Screen[None]):
         self.query_one(Progress).show(snapshot)
         self.query_one(Cost).show(snapshot)
         self.query_one(RedFlags).show(snapshot)
+        self.query_one(ForecastPane).show(snapshot.forecast)
 
     def palette_commands(self) -> list[PaletteCommand]:
         """This screen's actions for the command palette."""
         return [
             ("Faster", "Raise the pace", self.action_faster),
             ("Slower", "Lower the pace", self.action_slower),
+            ("Plots", "Undecided steps by round, votes per step, cumulative cost", self.action_plots),
         ]
+
+    def cost_series(self) -> list[tuple[int, float]]:
+        """(steps decided, cumulative spend) so far, for the cost plot."""
+        raise NotImplementedError
+
+    def action_plots(self) -> None:
+        from tui.screens.plots import PlotsScreen
+
+        self.app.push_screen(PlotsScreen(self))
 
     def action_faster(self) -> None:
         raise NotImplementedError

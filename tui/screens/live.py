@@ -74,6 +74,9 @@ class LiveScreen(BoardScreen):
         self.live.set_detail(self.control.paused or (pace is not None and pace <= DETAIL_PACE))
         return self.live.snapshot()
 
+    def cost_series(self) -> list[tuple[int, float]]:
+        return self.live.cost_series()
+
     def tick(self) -> None:
         # At full speed every frame redraws every pane; a few frames a second are plenty there.
         self._frames += 1

@@ -78,6 +78,9 @@ class ReplayScreen(BoardScreen):
     def take_snapshot(self) -> Snapshot:
         return self.cursor.snapshot()
 
+    def cost_series(self) -> list[tuple[int, float]]:
+        return self.cursor.cost_series()
+
     def tick(self) -> None:
         now = self.clock()
         elapsed, self._last = now - self._last, now

@@ -29,7 +29,7 @@ class RedFlags(Widget):
         self._key, self._snapshot = key, snapshot
         flagged = sum(snapshot.red_flags.values())
         judged = snapshot.votes + flagged
-        share = f" ({100 * flagged / judged:.2f}%)" if judged else ""
+        share = f" {100 * flagged / judged:.1f}%" if judged else ""
         self.border_title = f"Red flags {flagged:,}{share}"
         self.refresh()
 
@@ -43,12 +43,12 @@ class RedFlags(Widget):
         out = Text(no_wrap=True, overflow="ellipsis")
         for reason in RedFlag:
             count = snapshot.red_flags.get(reason.value, 0)
-            rate = f"{100 * count / judged:6.2f}%" if judged else "      -"
-            figures = f"{count:,} {rate}"
+            rate = f"{100 * count / judged:.2f}%" if judged else "-"
+            figures = f"{count:,} {rate:>6}"
             out.append(reason.value, style="bold" if count else "dim")
             out.append(" " * max(1, width - len(reason.value) - len(figures)))
             out.append(figures + "\n", style="bold" if count else "dim")
-        figures = f"{snapshot.cancelled:,}        "
+        figures = f"{snapshot.cancelled:,}       "
         out.append("cancelled", style="dim")
         out.append(" " * max(1, width - 9 - len(figures)))
         out.append(figures, style="dim")

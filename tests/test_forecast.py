@@ -1,0 +1,96 @@
+"""Calibration and the live forecast: p from random steps, k_min from it, the odds along a run."""
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.calibrate import Calibration, calibrate
+from engine.forecast import forecast
+from engine.hanoi import total_steps
+from engine.scaling import k_min, p_step
+from engine.sim import SimConfig, SimulatedLLM
+from tests.conftest import run_sim
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def maker(*args):
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_calibrating_the_simulated_model_recovers_its_error_rate_and_the_formulas_k_min():
+    result = maker("calibrate", "--model", "sim", "--error-rate", "0.05", "--samples", "2000", "--json")
+    assert result.returncode == 0, result.stderr
+    calibration = json.loads(result.stdout)
+    low, high = calibration["p_interval"]
+    assert low <= 0.95 <= high
+    assert calibration["samples"] == 2000 and calibration["disks"] == 20
+    recommended = next(row for row in calibration["projections"] if row["target"] == 0.95)
+    assert recommended["k_min"] == k_min(0.95, total_steps(20), 0.95) == 6
+    assert 0 < calibration["v"] < 1 and calibration["p_vote"] > calibration["p"]
+    assert recommended["cost_usd"] > 0 and recommended["time_s"] > 0
+
+
+@pytest.mark.parametrize("error_rate", [0.02, 0.2])
+def test_calibration_intervals_cover_the_configured_rate(error_rate):
+    sampler = SimulatedLLM(SimConfig(error_rate=error_rate, seed=11))
+    result = asyncio.run(calibrate(sampler, disks=12, samples=3000, seed=4))
+    low, high = result.p_interval
+    assert low <= 1 - error_rate <= high
+    assert result.right + sum(result.red_flags.values()) + (result.valid - result.right) == 3000
+
+
+def test_k_auto_takes_k_min_from_a_calibration_file(tmp_path):
+    out = tmp_path / "calibration.json"
+    made = maker("calibrate", "--model", "sim", "--error-rate", "0.1", "--samples", "500", "--disks", "10", "--out", str(out))
+    assert made.returncode == 0 and out.exists()
+    calibration = Calibration.load(out)
+    run = maker("solve", "--headless", "--disks", "8", "--k", "auto", "--calibration", str(out),
+                "--error-rate", "0.1", "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["k"] == calibration.k_for(8, 0.95) == k_min(calibration.p_vote, 255, 0.95)
+    plan = maker("plan", "--calibration", str(out), "--json")
+    rows = json.loads(plan.stdout)
+    assert rows[-1]["model"] == "sim (calibrated)" and rows[-1]["k_min"] == calibration.k_for(20, 0.95)
+
+
+def test_the_forecast_at_10_percent_predicts_the_total_votes_within_5_percent():
+    summary = run_sim(disks=16, seed=2, error_rate=0.01)
+    early = next(f for f in summary.forecast_history if abs(f.progress - 0.10) < 0.001)
+    assert early.steps_done == round(total_steps(16) * 0.10)
+    assert abs(early.projected_total_votes - summary.samples) <= 0.05 * summary.samples
+    judged = summary.samples + sum(summary.red_flags.values())
+    assert abs(early.projected_total_samples - judged) <= 0.05 * judged
+    # Over the whole run the estimate of p brackets the share of valid votes the model gets right:
+    # it errs 1% of the time, 30% of the errors red-flagged (not votes), 70% wrong votes.
+    p_vote = 1 - 0.01 * 0.7 / (1 - 0.01 * 0.3)
+    low, high = summary.forecast.p_interval
+    assert low <= p_vote <= high
+    assert summary.forecast.steps_done == total_steps(16) and summary.forecast.p_zero_error_finish == 1.0
+
+
+def test_finish_odds_follow_the_formula():
+    outlook = forecast(steps_done=100, total_steps=1100, k=3, votes=400, winner_votes=360, red_flags=10,
+                       cost_usd=1.0, elapsed_s=10.0, steps_timed=100)
+    assert outlook.p == 0.9
+    assert outlook.p_zero_error_finish == pytest.approx(p_step(0.9, 3) ** 1000)
+    assert outlook.projected_remaining_time_s == pytest.approx(100.0)
+    assert outlook.projected_remaining_cost_usd == pytest.approx(10.0)
+    assert outlook.projected_total_votes == 4400
+    doomed = forecast(steps_done=10, total_steps=20, k=3, votes=30, winner_votes=12, red_flags=0,
+                      cost_usd=None, elapsed_s=None, steps_timed=0)
+    assert doomed.p_zero_error_finish is None and doomed.projected_remaining_cost_usd is None
+
+
+def test_bad_calibration_files_are_one_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    for args in (["solve", "--headless", "--k", "auto", "--calibration", str(bad)],
+                 ["plan", "--calibration", str(tmp_path / "missing.json")],
+                 ["solve", "--headless", "--k", "auto"]):
+        result = maker(*args)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -1,0 +1,69 @@
+"""Plots of the run so far: undecided steps by sampling round, votes per step, cumulative cost."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Sparkline, Static
+
+from tui.screens.board import BoardScreen
+from tui.widgets.charts import BarChart, undecided_by_round
+from tui.widgets.format import usd
+
+
+class PlotsScreen(Screen[None]):
+    """Three plots over the board underneath, refreshed twice a second from its data."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("p,escape", "close", "Back to the board")]
+    DEFAULT_CSS = """
+    PlotsScreen > Horizontal { height: 1fr; }
+    PlotsScreen Vertical { width: 1fr; border-top: solid $primary; border-title-color: $primary; }
+    PlotsScreen #cost-plot { height: 9; border-top: solid $secondary; border-title-color: $secondary; }
+    PlotsScreen #cost-plot Sparkline { height: 1fr; }
+    PlotsScreen #cost-caption { height: 1; color: $text-muted; padding: 0 1; }
+    """
+
+    def __init__(self, board: BoardScreen) -> None:
+        super().__init__()
+        self.board = board
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical(id="rounds-plot") as rounds:
+                rounds.border_title = "Undecided steps after each sampling round (log scale)"
+                yield BarChart("no step decided yet", log=True, id="rounds")
+            with Vertical(id="votes-plot") as votes:
+                votes.border_title = "Steps by valid votes they took (log scale)"
+                yield BarChart("no step decided yet", log=True, id="votes")
+        with Vertical(id="cost-plot") as cost:
+            cost.border_title = "Cumulative cost"
+            yield Sparkline([0.0], id="cost-line")
+            yield Static("", id="cost-caption")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self.draw, name="plots")
+        self.draw()
+
+    def draw(self) -> None:
+        snapshot = self.board.snapshot
+        if snapshot is None:
+            return
+        rounds = undecided_by_round(snapshot.votes_histogram, snapshot.k)
+        self.query_one("#rounds", BarChart).show([(f"round {number}", count) for number, count in rounds])
+        self.query_one("#votes", BarChart).show([(f"{votes} votes", count) for votes, count in snapshot.votes_histogram])
+        series = self.board.cost_series()
+        self.query_one("#cost-line", Sparkline).data = [cost for _, cost in series] or [0.0]
+        unit = "USD" if snapshot.cost_usd is not None else "tokens (no price)"
+        last = series[-1][1] if series else 0.0
+        shown = usd(last) if snapshot.cost_usd is not None else f"{last:,.0f}"
+        self.query_one("#cost-caption", Static).update(
+            f"{shown} after {snapshot.steps_done:,} of {snapshot.total_steps:,} steps, in {unit}"
+        )
+
+    def action_close(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,62 @@
+"""Bar charts drawn as text: undecided steps by sampling round, and votes per step."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.widget import Widget
+
+
+def undecided_by_round(histogram: tuple[tuple[int, int], ...], k: int) -> list[tuple[int, int]]:
+    """(round, steps still undecided after it): round 1 is the first k votes, each later round one
+    more vote. A step that took n votes was undecided after rounds 1 to n - k."""
+    if not histogram:
+        return []
+    most = max(votes for votes, _ in histogram)
+    rounds = []
+    for round_number in range(1, most - k + 2):
+        threshold = k + round_number - 1
+        rounds.append((round_number, sum(count for votes, count in histogram if votes > threshold)))
+    return rounds
+
+
+class BarChart(Widget):
+    """Labelled horizontal bars; ``log`` scales them by log10 so a decay shows as a straight slope."""
+
+    COMPONENT_CLASSES = {"bar-chart--bar", "bar-chart--label"}
+    DEFAULT_CSS = """
+    BarChart { height: 1fr; padding: 0 1; }
+    BarChart > .bar-chart--bar { color: $accent; }
+    BarChart > .bar-chart--label { color: $text-muted; }
+    """
+
+    def __init__(self, empty: str, *, log: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.empty = empty
+        self.log_scale = log
+        self._rows: list[tuple[str, int]] = []
+
+    def show(self, rows: list[tuple[str, int]]) -> None:
+        if rows != self._rows:
+            self._rows = rows
+            self.refresh()
+
+    def render(self) -> Text:
+        rows = self._rows[: max(1, self.content_size.height)]
+        if not rows:
+            return Text(self.empty, style=self.get_component_rich_style("bar-chart--label"))
+        label_width = max(len(label) for label, _ in rows)
+        value_width = max(len(f"{value:,}") for _, value in rows)
+        room = max(1, self.content_size.width - label_width - value_width - 3)
+        top = max(value for _, value in rows)
+        scale = (lambda v: math.log10(v + 1) / math.log10(top + 1)) if self.log_scale else (lambda v: v / top)
+        out = Text(no_wrap=True)
+        for number, (label, value) in enumerate(rows):
+            if number:
+                out.append("\n")
+            length = round(room * scale(value)) if top else 0
+            out.append(label.rjust(label_width) + " ", style=self.get_component_rich_style("bar-chart--label"))
+            out.append("█" * max(length, 1 if value else 0), style=self.get_component_rich_style("bar-chart--bar"))
+            out.append(f" {value:,}")
+        return out
