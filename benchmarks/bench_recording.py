@@ -45,7 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         plain, recorded = [], []
         path = Path(folder) / "run.maker"
-        for attempt in range(args.repeat):
+        for _ in range(args.repeat):
             plain.append(solve(args.disks, args.seed, None))
             path.unlink(missing_ok=True)
             recorded.append(solve(args.disks, args.seed, path))

@@ -24,17 +24,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from engine.calibrate import Calibration, CalibrationError, calibrate
+from engine.control import RunControl
+from engine.export import write_jsonl
 from engine.hanoi import MAX_DISKS, total_steps
 from engine.plan import PlanRow, paper_plan, plan_row, prompt_tokens
 from engine.pricing import Pricing, pricing_for
-from engine.control import RunControl
-from engine.calibrate import Calibration, CalibrationError, calibrate
-from engine.export import write_jsonl
 from engine.recording import Recording, RecordingError, describe
 from engine.revote import revote
 from engine.runner import RunConfig, RunSummary
-from engine.session import Session, new_session, resume_session
 from engine.sampling import Sampler, host_of
+from engine.session import Session, new_session, resume_session
 from engine.sim import ErrorKind, SimConfig, SimulatedLLM
 
 EXIT_OK, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -20,9 +20,7 @@ from typing import Any, Literal, NamedTuple
 
 from engine.events import (
     Event,
-    RunFinished,
     SampleCancelled,
-    SampleReceived,
     SampleRedFlagged,
     StepDecided,
     StepStarted,
@@ -31,7 +29,7 @@ from engine.events import (
 from engine.forecast import Forecast, forecast
 from engine.hanoi import Move, State, total_steps
 from engine.parser import Answer, RedFlag
-from engine.runner import Runner, RunSummary
+from engine.runner import Runner
 
 SPEND_HISTORY = 60
 """Decided steps whose spend the sparkline shows."""
@@ -145,7 +143,7 @@ def tally(samples: Sequence[Any]) -> tuple[tuple[CandidateView, ...], tuple[Samp
             views.append(SampleView(sample.temperature, position, None, False))
         else:
             views.append(SampleView(sample.temperature, None, red_flag, cancelled))
-    return tuple(CandidateView(a, c) for a, c in zip(answers, counts)), tuple(views)
+    return tuple(CandidateView(a, c) for a, c in zip(answers, counts, strict=True)), tuple(views)
 
 
 class LiveView:
@@ -176,11 +174,8 @@ class LiveView:
         self._cost_points: list[tuple[int, float]] = []
         self._steps_at_start = runner.stats.steps
         self._started: float | None = None
-        self._finished: RunSummary | None = None
-        self._message = ""
         self._detail = False
         self._append_sample = self._samples.append
-        runner.subscribe(self._on_finish)
         self.set_detail(True)
 
     @property
@@ -214,18 +209,6 @@ class LiveView:
     def cost_series(self) -> list[tuple[int, float]]:
         """(steps decided, cumulative spend), one point a snapshot, thinned to at most 400 (UI thread)."""
         return list(self._cost_points)
-
-    def _on_finish(self, event: Event) -> None:
-        """Always listened to: when the run started and how it ended."""
-        kind = event.__class__
-        if kind is StepStarted:
-            if self._started is None:
-                self._started = self.clock()
-        elif kind is StepUndecided:
-            self._message = event.message  # type: ignore[union-attr]
-        elif kind is RunFinished:
-            self._finished = event.summary  # type: ignore[union-attr]
-            self._message = event.summary.message  # type: ignore[union-attr]
 
     def on_step(self, event: Event) -> None:
         """Step-level events in detail, in the engine's thread."""
@@ -271,8 +254,10 @@ class LiveView:
             if len(points) > 400:
                 del points[1::2]
         control = runner.control
-        finished = self._finished
+        finished = runner.finished
         status: Status = "finished" if finished else ("paused" if control is not None and control.paused else "running")
+        if self._started is None and runner.started_at is not None:
+            self._started = self.clock()  # the screen's own clock from here on
         now = self.clock()
         elapsed = (now - self._started) if self._started is not None else 0.0
         if finished is not None:
@@ -305,7 +290,7 @@ class LiveView:
             elapsed_s=elapsed,
             eta_s=eta,
             status=status,
-            message=self._message,
+            message=finished.message if finished is not None else "",
             speed=control.samples_per_second if control is not None else None,
             detail=self._detail,
             forecast=forecast(

@@ -555,7 +555,7 @@ class Recorder:
     def _decided(self, event: StepDecided) -> None:
         if self._error is not None:
             raise RecordingError(f"cannot write {self.path}: {self._error}") from self._error
-        step, answer = event.step, event.answer
+        answer = event.answer
         texts = self._texts
         record, votes, tokens_in, tokens_out = encode_step(
             self._shown, answer, event.correct, self._samples, self._keep_text, texts

@@ -16,7 +16,6 @@ from engine.live import SPEND_HISTORY, Snapshot, Status, tally
 from engine.recording import Recording, RecordingError, StepRecord, Totals
 from engine.sim import SimConfig
 
-
 FINE_SERIES_STEPS = 20_000
 
 

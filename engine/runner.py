@@ -29,8 +29,21 @@ from engine.events import (
     StepUndecided,
 )
 from engine.forecast import Forecast, forecast
-from engine.hanoi import MAX_DISKS, Move, State, apply_move, format_move, format_state, goal_state, is_legal
-from engine.hanoi import optimal_move, start_state, state_before_step, strategy_move, total_steps
+from engine.hanoi import (
+    MAX_DISKS,
+    Move,
+    State,
+    apply_move,
+    format_move,
+    format_state,
+    goal_state,
+    is_legal,
+    optimal_move,
+    start_state,
+    state_before_step,
+    strategy_move,
+    total_steps,
+)
 from engine.parser import Answer, RedFlag, parse_answer
 from engine.pricing import Pricing
 from engine.prompt import Message, PromptBuilder
@@ -214,6 +227,8 @@ class Runner:
         """Forecasts kept at 1%, 10%, 25%, 50% and 75% of the run, to check them against the end."""
         self._started: float | None = None
         self._steps_before = 0
+        self.finished: RunSummary | None = None
+        """The summary, once the run has ended (read from any thread)."""
         self._worst_sample_usd = 0.0
         self._budget_hit = False
         """What stopped the run when the sampler failed."""
@@ -275,8 +290,14 @@ class Runner:
             if close is not None:
                 await close()
         summary = self._summary(stop, message, undecided, self.clock() - started)
+        self.finished = summary
         self._emit(RunFinished(summary))
         return summary
+
+    @property
+    def started_at(self) -> float | None:
+        """When the run began, by the runner's clock; None before it has."""
+        return self._started
 
     async def _run_steps(self) -> tuple[StopReason, str, UndecidedStep | None]:
         config, stats = self.config, self.stats

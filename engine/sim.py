@@ -19,8 +19,18 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine.hanoi import IllegalMove, Move, State, apply_move, format_move, format_state, is_legal, state_before_step
-from engine.hanoi import strategy_move, total_steps
+from engine.hanoi import (
+    IllegalMove,
+    Move,
+    State,
+    apply_move,
+    format_move,
+    format_state,
+    is_legal,
+    state_before_step,
+    strategy_move,
+    total_steps,
+)
 from engine.prompt import CURRENT_STATE_LABEL, NO_PREVIOUS_MOVE, PREVIOUS_MOVE_LABEL, Message
 from engine.sampling import Completion, estimate_prompt_tokens, estimate_tokens
 from engine.scaling import NoMargin, expected_votes_per_step
@@ -202,7 +212,7 @@ class SimulatedLLM:
     def _wrong_text(self, view: _StepView, rng: random.Random, max_tokens: int) -> str:
         draw = rng.random()
         kind = self._kinds[-1]
-        for candidate, edge in zip(self._kinds, self._kind_cumulative):
+        for candidate, edge in zip(self._kinds, self._kind_cumulative, strict=True):
             if draw < edge:
                 kind = candidate
                 break

@@ -1,9 +1,13 @@
 """Shared helpers: seeded runs of the engine on the simulated model."""
 
 import asyncio
+import os
 
 from engine.runner import RunConfig, Runner, RunSummary
 from engine.sim import SimConfig, SimulatedLLM
+
+# Snapshots and Pilot tests: no animations, the same every run.
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 
 def run_sim(disks=5, k=3, listener=None, samples=False, runner_options=None, **sim_options) -> RunSummary:
@@ -13,9 +17,3 @@ def run_sim(disks=5, k=3, listener=None, samples=False, runner_options=None, **s
     if listener is not None:
         runner.subscribe(listener, samples=samples)
     return asyncio.run(runner.run())
-
-
-import os
-
-# Snapshots and Pilot tests: no animations, no cursor blink surprises, the same every run.
-os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")

@@ -2,7 +2,7 @@
 
 import re
 
-from hypothesis import assume, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.parser import Answer, RedFlag, format_answer, parse_answer, red_flag_for_length
@@ -71,7 +71,10 @@ def test_mutated_answers_are_red_flagged_or_still_exactly_well_formed(answer, da
         assert well_formed(result)
         # A vote is exactly what the reply's two lines say, up to spacing.
         lines = [line for line in mutated.splitlines() if line.strip()]
-        squeeze = lambda s: re.sub(r"\s+", "", s)
+
+        def squeeze(text):
+            return re.sub(r"\s+", "", text)
+
         assert squeeze(lines[-2]) == squeeze(f"move=[{result.move[0]},{result.move[1]},{result.move[2]}]")
         assert squeeze(lines[-1]) == squeeze(f"next_state={[list(peg) for peg in result.state]}")
 

@@ -65,7 +65,7 @@ def test_a_recording_holds_every_sample_in_arrival_order(tmp_path):
         assert record.answer == decided[record.step].answer and record.correct
         live = samples_by_step[record.step]
         assert len(record.samples) == len(live)
-        for kept, event in zip(record.samples, live):
+        for kept, event in zip(record.samples, live, strict=True):
             assert kept.temperature == event.temperature
             assert kept.tokens_out == event.completion.tokens_out
             assert kept.tokens_in == event.completion.tokens_in

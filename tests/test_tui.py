@@ -12,8 +12,8 @@ from engine.recording import Recording
 from tests.tui_helpers import DEMO, ROOT, board, make_live, make_replay, wait_until
 from tui.screens.live import LiveScreen
 from tui.screens.replay import ReplayScreen
-from tui.widgets.towers import Towers
 from tui.widgets.tally import VoteTally
+from tui.widgets.towers import Towers
 
 
 async def test_pause_stops_progress():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -13,7 +14,6 @@ from engine.runner import RunSummary
 from engine.session import Session
 from tui.screens.board import BoardScreen, PaletteCommand, faster, slower
 from tui.widgets.status import speed_text
-
 
 DETAIL_PACE = 1000.0
 """Samples a second up to which the screen follows every vote; faster, it shows a summary."""
@@ -127,10 +127,8 @@ class LiveScreen(BoardScreen):
         """Stop the engine and wait for its thread: the recording is closed before the app exits."""
         self.control.stop()
         if self._worker is not None:
-            try:
+            with contextlib.suppress(Exception):  # a failure was shown when the worker changed state
                 await self._worker.wait()
-            except Exception:  # the failure was already shown when the worker changed state
-                pass
 
     def on_unmount(self) -> None:
         """However the app ends, the engine thread must not be left waiting on a paused run."""
