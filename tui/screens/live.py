@@ -13,7 +13,7 @@ from engine.live import LiveView, Snapshot
 from engine.runner import RunSummary
 from engine.session import Session
 from tui.screens.board import BoardScreen, PaletteCommand, faster, slower
-from tui.widgets.status import speed_text
+from tui.widgets.status import StatusLine, speed_text
 
 DETAIL_PACE = 1000.0
 """Samples a second up to which the screen follows every vote; faster, it shows a summary."""
@@ -86,8 +86,16 @@ class LiveScreen(BoardScreen):
         super().tick()
 
     def refresh_now(self) -> None:
-        """Draw a frame at once (after a key), whatever the frame schedule."""
+        """Draw a whole frame at once, whatever the frame schedule."""
         super().tick()
+
+    def acknowledge(self) -> None:
+        """Show a key's effect at once in the status line; the panes follow at the next frame.
+
+        Drawing every pane here would hold the GIL against a full-speed engine for tens of
+        milliseconds before the key shows at all.
+        """
+        self.query_one(StatusLine).show(self.take_snapshot())
 
     def palette_commands(self) -> list[PaletteCommand]:
         return [
@@ -99,29 +107,29 @@ class LiveScreen(BoardScreen):
 
     def action_toggle_pause(self) -> None:
         self.control.toggle_pause()
-        self.refresh_now()
+        self.acknowledge()
 
     def action_step(self) -> None:
         if not self.control.paused:
             self.control.pause()
         self.control.step()
-        self.refresh_now()
+        self.acknowledge()
 
     def action_sample(self) -> None:
         if not self.control.paused:
             self.control.pause()
         self.control.sample()
-        self.refresh_now()
+        self.acknowledge()
 
     def action_faster(self) -> None:
         self.control.set_pace(faster(self.control.samples_per_second))
         self.notify(speed_text(self.control.samples_per_second), timeout=1.5)
-        self.refresh_now()
+        self.acknowledge()
 
     def action_slower(self) -> None:
         self.control.set_pace(slower(self.control.samples_per_second))
         self.notify(speed_text(self.control.samples_per_second), timeout=1.5)
-        self.refresh_now()
+        self.acknowledge()
 
     async def shutdown(self) -> None:
         """Stop the engine and wait for its thread: the recording is closed before the app exits."""
