@@ -26,7 +26,7 @@ from engine.events import (
     StepStarted,
     StepUndecided,
 )
-from engine.forecast import Forecast, forecast
+from engine.forecast import Forecast
 from engine.hanoi import Move, State, total_steps
 from engine.parser import Answer, RedFlag
 from engine.runner import Runner
@@ -293,16 +293,6 @@ class LiveView:
             message=finished.message if finished is not None else "",
             speed=control.samples_per_second if control is not None else None,
             detail=self._detail,
-            forecast=forecast(
-                steps_done=stats.steps,
-                total_steps=self._total,
-                k=self._k,
-                votes=stats.samples,
-                winner_votes=stats.winner_votes,
-                red_flags=sum(stats.red_flags.values()),
-                cost_usd=runner.cost_usd,
-                elapsed_s=elapsed if finished is None else None,
-                steps_timed=done_here,
-            ),
+            forecast=runner.forecast(elapsed if finished is None else None, done_here),
             votes_histogram=tuple(sorted(stats.votes_histogram.items())),
         )

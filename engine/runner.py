@@ -501,9 +501,12 @@ class Runner:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
 
-    def forecast(self) -> Forecast:
-        """The run's odds and remaining work as things stand (any thread)."""
+    def forecast(self, elapsed_s: float | None = None, steps_timed: int | None = None) -> Forecast:
+        """The run's odds and remaining work as things stand (any thread); a screen with its own
+        clock passes the time it measured and the steps that time covers."""
         stats = self.stats
+        if elapsed_s is None and self._started is not None:
+            elapsed_s = self.clock() - self._started
         return forecast(
             steps_done=stats.steps,
             total_steps=total_steps(self.config.disks),
@@ -512,8 +515,8 @@ class Runner:
             winner_votes=stats.winner_votes,
             red_flags=sum(stats.red_flags.values()),
             cost_usd=self.cost_usd,
-            elapsed_s=None if self._started is None else self.clock() - self._started,
-            steps_timed=stats.steps - self._steps_before,
+            elapsed_s=elapsed_s,
+            steps_timed=stats.steps - self._steps_before if steps_timed is None else steps_timed,
         )
 
     def _next_forecast_step(self, after: int) -> int:

@@ -5,39 +5,29 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widget import Widget
 from textual.widgets import Sparkline
 
 from engine.live import Snapshot
-from tui.widgets.format import count, label_rows, usd
+from tui.widgets.figures import Figures
+from tui.widgets.format import count, usd
 
 
-class CostFigures(Widget):
+class CostFigures(Figures):
     """The figures above the sparkline."""
 
     DEFAULT_CSS = """
     CostFigures { height: 5; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.snapshot: Snapshot | None = None
-
-    def render(self) -> Text:
-        snapshot = self.snapshot
-        if snapshot is None:
-            return Text("")
+    def rows(self, snapshot: Snapshot) -> list[tuple[str, Text | str]]:
         formula = "n/a" if snapshot.expected_votes is None else f"{snapshot.expected_votes:.3f}"
-        return label_rows(
-            [
-                ("tokens in", count(snapshot.tokens_in)),
-                ("tokens out", count(snapshot.tokens_out)),
-                ("cost", usd(snapshot.cost_usd)),
-                ("votes/step", f"{snapshot.samples_per_step:.3f}"),
-                ("formula", formula),
-            ],
-            self.content_size.width,
-        )
+        return [
+            ("tokens in", count(snapshot.tokens_in)),
+            ("tokens out", count(snapshot.tokens_out)),
+            ("cost", usd(snapshot.cost_usd)),
+            ("votes/step", f"{snapshot.samples_per_step:.3f}"),
+            ("formula", formula),
+        ]
 
 
 class Cost(Vertical):
@@ -64,9 +54,7 @@ class Cost(Vertical):
         if key == self._key:
             return
         self._key = key
-        figures = self.query_one(CostFigures)
-        figures.snapshot = snapshot
-        figures.refresh()
+        self.query_one(CostFigures).show(snapshot)
         spend = list(snapshot.spend) or [0.0]
         sparkline = self.query_one(Sparkline)
         if sparkline.data != spend:

@@ -10,7 +10,8 @@ from textual.message import Message
 from textual.widget import Widget
 
 from engine.live import Snapshot
-from tui.widgets.format import duration, label_rows
+from tui.widgets.figures import Figures
+from tui.widgets.format import duration
 
 
 class SeekBar(Widget):
@@ -55,32 +56,22 @@ class SeekBar(Widget):
             self.post_message(self.Clicked(min(1.0, max(0.0, event.x / max(1, width - 1)))))
 
 
-class ProgressFigures(Widget):
+class ProgressFigures(Figures):
     """The figures under the bar; audit errors in red when any."""
 
     DEFAULT_CSS = """
     ProgressFigures { height: 5; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.snapshot: Snapshot | None = None
-
-    def render(self) -> Text:
-        snapshot = self.snapshot
-        if snapshot is None:
-            return Text("")
+    def rows(self, snapshot: Snapshot) -> list[tuple[str, Text | str]]:
         errors = Text(f"{snapshot.errors:,}", style="bold red reverse" if snapshot.errors else "")
-        return label_rows(
-            [
-                ("steps", f"{snapshot.steps_done:,}/{snapshot.total_steps:,}"),
-                ("done", f"{100 * snapshot.progress:.2f}%"),
-                ("ETA", duration(snapshot.eta_s) if snapshot.status == "running" else "--"),
-                ("audit errors", errors),
-                ("over k votes", f"{snapshot.steps_over_k:,}"),
-            ],
-            self.content_size.width,
-        )
+        return [
+            ("steps", f"{snapshot.steps_done:,}/{snapshot.total_steps:,}"),
+            ("done", f"{100 * snapshot.progress:.2f}%"),
+            ("ETA", duration(snapshot.eta_s) if snapshot.status == "running" else "--"),
+            ("audit errors", errors),
+            ("over k votes", f"{snapshot.steps_over_k:,}"),
+        ]
 
 
 class Progress(Vertical):
@@ -105,6 +96,4 @@ class Progress(Vertical):
             return
         self._key = key
         self.query_one(SeekBar).show(snapshot.progress)
-        figures = self.query_one(ProgressFigures)
-        figures.snapshot = snapshot
-        figures.refresh()
+        self.query_one(ProgressFigures).show(snapshot)
