@@ -57,6 +57,11 @@ class SampleCancelled(NamedTuple):
     """The reply when it had already arrived (and was paid for), None when it was still in flight."""
 
 
+StepSample = tuple[int, float, "Answer | RedFlag | None", "Completion | None"]
+"""A sample as a decision listener sees it: launch index, temperature, its candidate or red flag
+(None when cancelled), and the reply (None when cancelled before it arrived). Arrival order."""
+
+
 class StepDecided(NamedTuple):
     """A candidate got ahead by k; its next_state is what the next step is shown."""
 
@@ -71,6 +76,11 @@ class StepDecided(NamedTuple):
     expected: Answer | None
     """The auditor's answer for the state the agent was shown (None if the strategy admits no move)."""
     correct: bool
+    state: State
+    """The state the agent was shown."""
+    previous_move: Move | None
+    samples: tuple[StepSample, ...] = ()
+    """The step's samples, for listeners subscribed with ``subscribe_decisions``; else empty."""
 
 
 class StepUndecided(NamedTuple):
@@ -82,6 +92,9 @@ class StepUndecided(NamedTuple):
     red_flags: int
     expected: Answer | None
     message: str
+    state: State
+    previous_move: Move | None
+    samples: tuple[StepSample, ...] = ()
 
 
 class RunFinished(NamedTuple):

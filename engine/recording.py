@@ -35,16 +35,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.events import (
-    Event,
-    RunFinished,
-    SampleCancelled,
-    SampleReceived,
-    SampleRedFlagged,
-    StepDecided,
-    StepStarted,
-    StepUndecided,
-)
+from engine.events import Event, RunFinished, StepDecided, StepSample, StepUndecided
 from engine.hanoi import IllegalMove, Move, State, apply_move, start_state, total_steps
 from engine.parser import Answer, RedFlag
 from engine.runner import Checkpoint, RunConfig, RunStats
@@ -306,7 +297,7 @@ def encode_step(
     shown: State,
     winner: Answer | None,
     correct: bool,
-    samples: list[SampleReceived | SampleRedFlagged | SampleCancelled],
+    samples: tuple[StepSample, ...],
     keep_text: bool,
     texts: list[tuple[int, bytes]],
 ) -> tuple[bytes, int, int, int]:
@@ -325,15 +316,13 @@ def encode_step(
     # A correct winner's state is by definition what its move makes of the shown state.
     if winner is not None and not correct and not _follows(shown, winner):
         flags |= _WITH_STATE
-    if n and not keep_text and samples[0].index == 0:
+    if n and not keep_text and samples[0][0] == 0:
         # The common step: every sample a vote for the winner, all one reply (one text).
-        first = samples[0].completion
-        plain = not first.latency_s  # type: ignore[union-attr]
+        first = samples[0][3]
+        plain = first is not None and not first.latency_s
         if plain:
-            for sample in samples:
-                if sample.__class__ is not SampleReceived or sample.completion is not first or not (
-                    sample.answer is winner or sample.answer == winner  # type: ignore[union-attr]
-                ):
+            for _, _, outcome, completion in samples:
+                if completion is not first or not (outcome is winner or outcome == winner):
                     plain = False
                     break
         if plain:
@@ -348,28 +337,24 @@ def encode_step(
     latencies = array("f")
     others: dict[Answer, int] = {}
     tokens_in = votes = 0
-    for position, sample in enumerate(samples):
-        completion = sample.completion
-        code = _FIRST_TEMPERATURE if sample.index == 0 else 0
+    for position, (index, _, outcome, completion) in enumerate(samples):
+        code = _FIRST_TEMPERATURE if index == 0 else 0
         keep = keep_text
-        kind = sample.__class__
-        if kind is SampleReceived:
-            votes += 1
-            answer = sample.answer  # type: ignore[union-attr]
-            if answer is winner or answer == winner:
-                index = 0
-            else:
-                index = others.setdefault(answer, len(others) + 1)
-                keep = True
-            if index > _INDEX_MASK:
-                raise RecordingError(f"more than {_INDEX_MASK} candidates in a step cannot be recorded")
-            code |= index
-        elif kind is SampleRedFlagged:
-            code |= _RED_FLAG | _REASON_CODE[sample.reason]  # type: ignore[union-attr]
-            keep = True
-        else:
+        if outcome is None:
             code |= _CANCELLED
-            keep = keep_text
+        elif outcome.__class__ is Answer:
+            votes += 1
+            if outcome is winner or outcome == winner:
+                candidate = 0
+            else:
+                candidate = others.setdefault(outcome, len(others) + 1)  # type: ignore[arg-type]
+                keep = True
+            if candidate > _INDEX_MASK:
+                raise RecordingError(f"more than {_INDEX_MASK} candidates in a step cannot be recorded")
+            code |= candidate
+        else:
+            code |= _RED_FLAG | _REASON_CODE[outcome]  # type: ignore[index]
+            keep = True
         if completion is None:
             outs.append(0)
             latencies.append(0.0)
@@ -512,13 +497,8 @@ class Recorder:
         self._lock_file = _lock(self.path)
         self._write_meta()
         (self._attempts,) = self._connection.execute("SELECT COALESCE(MAX(attempt), 0) FROM undecided").fetchone()
-        self._shown: State = start.state
-        self._previous: Move | None = start.previous_move
         self._k = meta.k_at(start.step)
         self._texts: list[tuple[int, bytes]] = []
-        self._samples: list[SampleReceived | SampleRedFlagged | SampleCancelled] = []
-        self.on_sample = self._samples.append
-        """The listener for sample-level events: they are kept until their step ends."""
         self._lock = threading.Lock()
         self._block = _Block(start.step, start.state, start.previous_move)
         self._sealed: list[_Block] = []
@@ -531,20 +511,15 @@ class Recorder:
         self._guard.start()
 
     def attach(self, runner: Any) -> None:
-        """Subscribe to a runner's step and sample events."""
-        runner.subscribe(self.on_step)
-        runner.subscribe_samples(self.on_sample)
+        """Subscribe to a runner's decisions (each with its samples)."""
+        runner.subscribe_decisions(self.on_decision)
 
     # -- the listeners (engine thread) ----------------------------------------------------------
 
-    def on_step(self, event: Event) -> None:
-        """The listener for step-level events."""
+    def on_decision(self, event: Event) -> None:
+        """The listener for decided and undecided steps and the end of the run."""
         kind = event.__class__
-        if kind is StepStarted:
-            self._shown = event.state  # type: ignore[union-attr]
-            self._previous = event.previous_move  # type: ignore[union-attr]
-            del self._samples[:]
-        elif kind is StepDecided:
+        if kind is StepDecided:
             self._decided(event)  # type: ignore[arg-type]
         elif kind is StepUndecided:
             self._undecided_step(event)  # type: ignore[arg-type]
@@ -558,7 +533,7 @@ class Recorder:
         answer = event.answer
         texts = self._texts
         record, votes, tokens_in, tokens_out = encode_step(
-            self._shown, answer, event.correct, self._samples, self._keep_text, texts
+            event.state, answer, event.correct, event.samples, self._keep_text, texts
         )
         with self._lock:
             block = self._block
@@ -582,9 +557,9 @@ class Recorder:
     def _rare(self, block: _Block, event: StepDecided, texts: list[tuple[int, bytes]]) -> None:
         """Count what most steps lack: cancellations, red flags, an audit error, kept texts."""
         block.cancelled += event.cancelled
-        for sample in self._samples:
-            if sample.__class__ is SampleRedFlagged:
-                reason = sample.reason.value  # type: ignore[union-attr]
+        for _, _, outcome, _ in event.samples:
+            if outcome is not None and outcome.__class__ is not Answer:
+                reason = outcome.value  # type: ignore[union-attr]
                 block.red_flags[reason] = block.red_flags.get(reason, 0) + 1
         if not event.correct:
             block.errors += 1
@@ -603,11 +578,11 @@ class Recorder:
     def _undecided_step(self, event: StepUndecided) -> None:
         leader = event.ranked[0][0] if event.ranked else None
         texts: list[tuple[int, bytes]] = []
-        record, *_ = encode_step(self._shown, leader, False, self._samples, self._keep_text, texts)
+        record, *_ = encode_step(event.state, leader, False, event.samples, self._keep_text, texts)
         with self._lock:
             self._attempts += 1
             self._undecided.append(
-                (self._attempts, event.step, pack_state(self._shown), pack_move(self._previous), record)
+                (self._attempts, event.step, pack_state(event.state), pack_move(event.previous_move), record)
             )
             self._undecided_texts.extend((event.step, self._attempts, index, text) for index, text in texts)
 

@@ -25,6 +25,7 @@ from engine.events import (
     SampleReceived,
     SampleRedFlagged,
     StepDecided,
+    StepSample,
     StepStarted,
     StepUndecided,
 )
@@ -236,8 +237,11 @@ class Runner:
         """Totals so far; a resumed run starts from the recording's."""
         self.position = self.checkpoint
         """The next step to decide, the state it shows and the move before it."""
+        self._start_listeners: list[Listener] = []
         self._step_listeners: list[Listener] = []
         self._sample_listeners: list[Listener] = []
+        self._step_log: list[StepSample] | None = None
+        """The current step's samples, kept only when a decision listener wants them."""
         self._disks, self._max_tokens = config.disks, config.max_tokens
         self._first_round = max(config.parallel or config.k, config.k)
         self._complete_now: Callable[..., Completion] | None = (
@@ -250,6 +254,7 @@ class Runner:
         Safe from another thread while the run goes on: the lists are replaced, never mutated, and
         the runner picks up the new ones at its next step (or sample).
         """
+        self._start_listeners = [*self._start_listeners, listener]
         self._step_listeners = [*self._step_listeners, listener]
         if samples:
             self._sample_listeners = [*self._sample_listeners, listener]
@@ -258,8 +263,16 @@ class Runner:
         """Call ``listener`` with every sample-level event only."""
         self._sample_listeners = [*self._sample_listeners, listener]
 
+    def subscribe_decisions(self, listener: Listener) -> None:
+        """Call ``listener`` with each decided or undecided step, its samples in the event, and the
+        end of the run: all a recorder needs, at the cost of a tuple a sample and no event."""
+        self._step_listeners = [*self._step_listeners, listener]
+        if self._step_log is None:
+            self._step_log = []
+
     def unsubscribe(self, listener: Listener) -> None:
         """Stop calling ``listener`` (for steps and samples alike)."""
+        self._start_listeners = [known for known in self._start_listeners if known is not listener]
         self._step_listeners = [known for known in self._step_listeners if known is not listener]
         self._sample_listeners = [known for known in self._sample_listeners if known is not listener]
 
@@ -325,10 +338,13 @@ class Runner:
                 assert self.pricing is not None
                 self._worst_sample_usd = self.pricing.cost(estimate_prompt_tokens(messages), config.max_tokens)
             step_listeners = self._step_listeners
-            if step_listeners:
+            if self._start_listeners:
                 started = StepStarted(step, state, previous)
-                for listener in step_listeners:
+                for listener in self._start_listeners:
                     listener(started)
+            log = self._step_log
+            if log is not None:
+                log.clear()
             # The auditor's answer for the state the agent is shown. On the optimal path it comes
             # from the closed form; after a wrong decision, from the strategy applied to that state.
             expected_move = optimal_move(step, disks) if on_path else strategy_move(state, previous, disks)
@@ -341,7 +357,7 @@ class Runner:
                 else:
                     tally, red_flags, cancelled = await self._vote(step, messages)
             except _Undecided as undecided:
-                return self._undecided(step, undecided, expected)
+                return self._undecided(step, undecided, expected, state, previous)
             if tally is None:
                 if self._budget_hit:
                     return "budget", self._budget_message(step), None
@@ -367,7 +383,7 @@ class Runner:
                 self._emit(
                     StepDecided(
                         step, answer, tally.leader_votes, votes, red_flags, cancelled, len(tally.counts),
-                        expected, correct,
+                        expected, correct, state, previous, () if log is None else tuple(log),
                     )
                 )
             previous, state = answer
@@ -395,6 +411,9 @@ class Runner:
             parsed: Answer | RedFlag = RedFlag.TOO_LONG
         else:
             parsed = parse_answer(completion.text, self._disks)
+        log = self._step_log
+        if log is not None:
+            log.append((index, temperature, parsed, completion))
         listeners = self._sample_listeners
         if parsed.__class__ is Answer:
             if listeners:
@@ -544,8 +563,10 @@ class Runner:
         """Count the samples due in this round but never drawn; returns how many."""
         if owed:
             self.stats.cancelled += owed
+            temperature = self.config.temperature
+            if self._step_log is not None:
+                self._step_log.extend((late, temperature, None, None) for late in range(index, index + owed))
             if self._sample_listeners:
-                temperature = self.config.temperature
                 for late in range(index, index + owed):
                     self._emit_sample(SampleCancelled(step, late, temperature, None))
         return owed
@@ -559,17 +580,22 @@ class Runner:
         """Count the samples a finished step no longer needs; ``_vote`` then cancels the tasks."""
         cancelled = len(ready) + len(pending)
         self.stats.cancelled += cancelled
+        log = self._step_log
         for index, temperature, completion in ready:
             self.stats.tokens_in += completion.tokens_in
             self.stats.tokens_out += completion.tokens_out
+            if log is not None:
+                log.append((index, temperature, None, completion))
             self._emit_sample(SampleCancelled(step, index, temperature, completion))
         for index, temperature in pending.values():
+            if log is not None:
+                log.append((index, temperature, None, None))
             self._emit_sample(SampleCancelled(step, index, temperature, None))
         ready.clear()
         return cancelled
 
     def _undecided(
-        self, step: int, undecided: _Undecided, expected: Answer | None
+        self, step: int, undecided: _Undecided, expected: Answer | None, state: State, previous: Move | None
     ) -> tuple[StopReason, str, UndecidedStep]:
         tally = undecided.tally
         ranked = tally.ranked()
@@ -601,8 +627,12 @@ class Runner:
             estimated_p=estimated_p,
             right_answer_share=right_share,
         )
+        log = self._step_log
         self._emit(
-            StepUndecided(step, tuple(ranked), votes, undecided.red_flags, expected, message)
+            StepUndecided(
+                step, tuple(ranked), votes, undecided.red_flags, expected, message, state, previous,
+                () if log is None else tuple(log),
+            )
         )
         return "undecided", message, detail
 
