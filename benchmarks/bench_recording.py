@@ -1,19 +1,27 @@
 """Recording costs on a 20-disk run: size, open and seek times, and the overhead on the solve.
 
 Runs the headless solve on the simulated model with and without a recording (alternating, best of
-``--repeat``; this machine's clock is noisy), then opens the recording and seeks 100 random steps.
+``--repeat``), then opens the recording and seeks 100 random steps.
 Targets: size <= 64 MB, overhead <= 20%, open <= 1 s, seek <= 50 ms.
 
-    python benchmarks/bench_recording.py               # 20 disks
-    python benchmarks/bench_recording.py --disks 16    # a quicker look
+A shared virtual machine's speed drifts by +-30% from minute to minute, which swamps a 20% effect
+measured one run after another. ``--paired N`` measures the overhead a second way: N times, the
+two solves run at once, each in its own process pinned to its own CPU (then the CPUs swapped), so
+both see the same machine; it prints the median of the time ratios.
+
+    python benchmarks/bench_recording.py                       # 20 disks
+    python benchmarks/bench_recording.py --disks 16            # a quicker look
+    python benchmarks/bench_recording.py --disks 18 --paired 3 # the paired overhead only
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,12 +44,45 @@ def solve(disks: int, seed: int, record: Path | None) -> float:
     return elapsed
 
 
+def solve_pinned(disks: int, seed: int, record: bool, cpu: int) -> subprocess.Popen[str]:
+    """Start one solve in a child process pinned to ``cpu``; it prints its time."""
+    command = [sys.executable, __file__, "--disks", str(disks), "--seed", str(seed), "--one", "record" if record else "plain"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    os.sched_setaffinity(child.pid, {cpu})  # before it has finished importing, long before it solves
+    return child
+
+
+def paired(disks: int, seed: int, pairs: int) -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise SystemExit("--paired needs two CPUs")
+    ratios = []
+    for _ in range(pairs):
+        for plain_cpu, record_cpu in ((cpus[0], cpus[1]), (cpus[1], cpus[0])):
+            plain = solve_pinned(disks, seed, False, plain_cpu)
+            recorded = solve_pinned(disks, seed, True, record_cpu)
+            plain_s, recorded_s = (float(child.communicate()[0]) for child in (plain, recorded))
+            ratios.append(recorded_s / plain_s)
+            print(f"  together: without {plain_s:6.2f} s, with {recorded_s:6.2f} s, ratio {ratios[-1]:.3f}", flush=True)
+    print(f"recording overhead, paired: median {100 * (statistics.median(ratios) - 1):.1f} %  "
+          f"(range {100 * (min(ratios) - 1):.1f} to {100 * (max(ratios) - 1):.1f} %, {len(ratios)} pairs; target <= 20%)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--disks", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--paired", type=int, default=0, metavar="N", help="measure the overhead with N paired runs only")
+    parser.add_argument("--one", choices=["plain", "record"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        with tempfile.TemporaryDirectory() as folder:
+            print(solve(args.disks, args.seed, Path(folder) / "run.maker" if args.one == "record" else None))
+        return
+    if args.paired:
+        paired(args.disks, args.seed, args.paired)
+        return
     with tempfile.TemporaryDirectory() as folder:
         plain, recorded = [], []
         path = Path(folder) / "run.maker"

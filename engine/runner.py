@@ -380,12 +380,12 @@ class Runner:
                 if stats.first_error_step is None:
                     stats.first_error_step = step
             if step_listeners:
-                self._emit(
-                    StepDecided(
-                        step, answer, tally.leader_votes, votes, red_flags, cancelled, len(tally.counts),
-                        expected, correct, state, previous, () if log is None else tuple(log),
-                    )
+                decided = StepDecided(
+                    step, answer, tally.leader_votes, votes, red_flags, cancelled, len(tally.counts),
+                    expected, correct, state, previous, () if log is None else tuple(log),
                 )
+                for listener in step_listeners:
+                    listener(decided)
             previous, state = answer
             step += 1
             self.position = Checkpoint(step, state, previous)

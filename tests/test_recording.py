@@ -20,7 +20,7 @@ import pytest
 from engine.events import SampleCancelled, SampleReceived, SampleRedFlagged, StepDecided, StepStarted
 from engine.export import write_jsonl
 from engine.hanoi import total_steps
-from engine.recording import Recording, RecordingError
+from engine.recording import Recording, RecordingError, encode_step
 from engine.revote import revote
 from engine.runner import RunConfig
 from engine.session import new_session, resume_session
@@ -75,6 +75,23 @@ def test_a_recording_holds_every_sample_in_arrival_order(tmp_path):
             else:
                 assert kept.answer is None and kept.red_flag == event.reason
                 assert kept.cut == (event.completion.finish_reason == "length")
+
+
+def test_the_recorders_shortcut_for_plain_steps_writes_what_encode_step_writes(tmp_path):
+    # The recorder packs unanimous, flag-free steps itself; every byte must match the general path.
+    path = tmp_path / "run.maker"
+    decided = []
+    session = new_session(RunConfig(disks=9, k=3), SimulatedLLM(SimConfig(seed=5, error_rate=0.05)), None, record=path)
+    session.runner.subscribe_decisions(lambda event: decided.append(event) if isinstance(event, StepDecided) else None)
+    asyncio.run(session.run())
+    expected = b"".join(
+        encode_step(event.state, event.answer, event.correct, event.samples, False, [])[0] for event in decided
+    )
+    plain = sum(1 for event in decided if event.winner_votes == event.votes and not event.red_flags)
+    assert 0 < plain < len(decided) == 511  # both paths ran
+    with sqlite3.connect(path) as connection:
+        written = b"".join(row[0] for row in connection.execute("SELECT steps FROM blocks ORDER BY first_step"))
+    assert written == expected
 
 
 def test_totals_of_a_recording_match_the_run(tmp_path):
