@@ -523,6 +523,8 @@ class Recorder:
         """The listener for decided and undecided steps and the end of the run."""
         kind = event.__class__
         if kind is StepDecided:
+            if self._error is not None:
+                raise RecordingError(f"cannot write {self.path}: {self._error}") from self._error
             (_, answer, winner_votes, votes, red_flags, cancelled, candidates, _, correct, _, _, samples) = event  # type: ignore[misc]
             record = rare = None
             # Most steps of a simulated run are one correct reply drawn votes times, with no red flag
@@ -544,8 +546,6 @@ class Recorder:
                 )
                 if cancelled or red_flags or not correct or self._texts:
                     rare = event
-            if self._error is not None:
-                raise RecordingError(f"cannot write {self.path}: {self._error}") from self._error
             self._acquire()  # cheaper than `with`; the guard thread may be sealing
             try:
                 block = self._block

@@ -53,13 +53,18 @@ async def test_one_step_advances_exactly_one_step():
         await pilot.press("q")
 
 
+async def draw_samples(pilot, screen, count):
+    """Press s ``count`` times, each time waiting for the sample to reach the screen's snapshot."""
+    for drawn in range(1, count + 1):
+        await pilot.press("s")
+        await wait_until(lambda drawn=drawn: len(screen.live.snapshot().samples) == drawn)
+
+
 async def test_one_sample_at_a_time_builds_the_tally():
     app, session = make_live(disks=6, seed=31)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = board(app)
-        for count in range(1, 6):
-            await pilot.press("s")
-            await wait_until(lambda: len(screen.live.snapshot().samples) == count)
+        await draw_samples(pilot, screen, 5)
         screen.tick()
         snapshot = screen.snapshot
         assert snapshot.step == 1 and not snapshot.step_decided and snapshot.steps_done == 0
@@ -177,9 +182,7 @@ async def test_the_tally_pane_names_every_sample():
     app, session = make_live(disks=6, seed=31)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = board(app)
-        for count in range(1, 6):
-            await pilot.press("s")
-            await wait_until(lambda: len(screen.live.snapshot().samples) == count)
+        await draw_samples(pilot, screen, 5)
         screen.tick()
         await pilot.pause()
         tally = app.screen.query_one(VoteTally)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
 
 from engine.live import Snapshot
@@ -24,6 +25,15 @@ SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 50
 """Paces a user steps through with + and -, in samples a second; None is as fast as it goes."""
 
 PaletteCommand = tuple[str, str, Callable[[], object]]
+
+
+W = TypeVar("W", bound=Widget)
+
+
+def _titled(widget: W, title: str) -> W:
+    """A pane with its title on its border."""
+    widget.border_title = title
+    return widget
 
 
 def faster(speed: float | None) -> float | None:
@@ -57,25 +67,13 @@ class BoardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusLine(self.mode, id="status")
         with Horizontal(id="top"):
-            towers = Towers(id="towers")
-            towers.border_title = "Towers"
-            yield towers
-            tally = VoteTally(id="tally")
-            tally.border_title = "Vote tally"
-            yield tally
+            yield _titled(Towers(id="towers"), "Towers")
+            yield _titled(VoteTally(id="tally"), "Vote tally")
         with Horizontal(id="bottom"):
-            progress = Progress(id="progress")
-            progress.border_title = "Progress"
-            yield progress
-            cost = Cost(id="cost")
-            cost.border_title = "Cost"
-            yield cost
-            flags = RedFlags(id="flags")
-            flags.border_title = "Red flags"
-            yield flags
-            outlook = ForecastPane(id="forecast")
-            outlook.border_title = "Forecast"
-            yield outlook
+            yield _titled(Progress(id="progress"), "Progress")
+            yield _titled(Cost(id="cost"), "Cost")
+            yield _titled(RedFlags(id="flags"), "Red flags")
+            yield _titled(ForecastPane(id="forecast"), "Forecast")
         yield Footer()
 
     def on_mount(self) -> None:
