@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.hanoi import total_steps  # noqa: E402
-from engine.sim import SimConfig  # noqa: E402
+from engine.models.sim import SimConfig  # noqa: E402
+from engine.task.hanoi import total_steps  # noqa: E402
 from tests.fake_openai import FakeOpenAIServer  # noqa: E402
 
 

@@ -29,10 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.recording import Recording  # noqa: E402
-from engine.runner import RunConfig  # noqa: E402
-from engine.session import new_session  # noqa: E402
-from engine.sim import SimConfig, SimulatedLLM  # noqa: E402
+from engine.models.sim import SimConfig, SimulatedLLM  # noqa: E402
+from engine.recording.reader import Recording  # noqa: E402
+from engine.run.config import RunConfig  # noqa: E402
+from engine.run.session import new_session  # noqa: E402
 
 
 def solve(disks: int, seed: int, record: Path | None) -> float:

@@ -21,10 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.hanoi import optimal_moves, total_steps  # noqa: E402
-from engine.pricing import pricing_for  # noqa: E402
-from engine.runner import RunConfig, Runner  # noqa: E402
-from engine.sim import SimConfig, SimulatedLLM  # noqa: E402
+from engine.models.pricing import pricing_for  # noqa: E402
+from engine.models.sim import SimConfig, SimulatedLLM  # noqa: E402
+from engine.run.config import RunConfig  # noqa: E402
+from engine.run.runner import Runner  # noqa: E402
+from engine.task.hanoi import optimal_moves, total_steps  # noqa: E402
 
 
 def floor(disks: int, k: int, p: float, seed: int) -> int:

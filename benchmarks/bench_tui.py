@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from textual import events  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 
-from engine.pricing import pricing_for  # noqa: E402
-from engine.runner import RunConfig  # noqa: E402
-from engine.session import Session, new_session  # noqa: E402
-from engine.sim import SimConfig, SimulatedLLM  # noqa: E402
+from engine.models.pricing import pricing_for  # noqa: E402
+from engine.models.sim import SimConfig, SimulatedLLM  # noqa: E402
+from engine.run.config import RunConfig  # noqa: E402
+from engine.run.session import Session, new_session  # noqa: E402
 from tui.app import live_app  # noqa: E402
 from tui.screens.live import LiveScreen  # noqa: E402
 from tui.widgets.status import StatusLine  # noqa: E402

@@ -3,8 +3,12 @@
 import asyncio
 import os
 
-from engine.runner import RunConfig, Runner, RunSummary
-from engine.sim import SimConfig, SimulatedLLM
+import pytest
+
+from engine.models.sim import SimConfig, SimulatedLLM
+from engine.run.config import RunConfig
+from engine.run.runner import Runner
+from engine.run.summary import RunSummary
 
 # Snapshots and Pilot tests: no animations, the same every run.
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
@@ -17,3 +21,12 @@ def run_sim(disks=5, k=3, listener=None, samples=False, runner_options=None, **s
     if listener is not None:
         runner.subscribe(listener, samples=samples)
     return asyncio.run(runner.run())
+
+
+@pytest.fixture(autouse=True)
+def _own_data_and_state_folders(tmp_path_factory, monkeypatch):
+    """Recordings the TUI makes on its own and crash logs go to a test's folders, never the user's
+    (subprocesses inherit the environment)."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from engine.sim import SimConfig, SimulatedLLM
+from engine.models.sim import SimConfig, SimulatedLLM
 
 
 @dataclass
@@ -49,6 +49,7 @@ class FakeOpenAIServer:
         api_key: str | None = None,
         reject_temperature: bool = False,
         omit_usage: bool = False,
+        omit_prompt_tokens: bool = False,
     ) -> None:
         self.model = SimulatedLLM(sim or SimConfig(error_rate=0.0))
         self.faults = faults or Faults()
@@ -56,6 +57,9 @@ class FakeOpenAIServer:
         self.api_key = api_key
         self.reject_temperature = reject_temperature
         self.omit_usage = omit_usage
+        self.omit_prompt_tokens = omit_prompt_tokens
+        self.last_reply_at = 0.0
+        """When the last completion went out (time.monotonic)."""
         self.counts: Counter[str] = Counter()
         self.keys_seen: set[str] = set()
         self.active = 0
@@ -229,6 +233,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not fake.omit_usage:
             payload["usage"] = {"prompt_tokens": tokens_in, "completion_tokens": tokens_out,
                                 "total_tokens": tokens_in + tokens_out}
+            if fake.omit_prompt_tokens:  # some servers count only what they generate
+                del payload["usage"]["prompt_tokens"]
+                payload["usage"]["total_tokens"] = tokens_out
         try:
             self._send_json(200, payload)
         except (BrokenPipeError, ConnectionResetError):
@@ -236,6 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault != "empty" and fault != "slow":
             with fake._lock:
                 fake.counts["completions"] += 1
+                fake.last_reply_at = time.monotonic()
         elif fault == "slow":
             with fake._lock:
                 fake.counts["slow_answered"] += 1

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.calibrate import Calibration, calibrate
-from engine.forecast import forecast
-from engine.hanoi import total_steps
-from engine.scaling import k_min, p_step
-from engine.sim import SimConfig, SimulatedLLM
+from engine.models.sim import SimConfig, SimulatedLLM
+from engine.task.hanoi import total_steps
+from engine.voting.calibrate import Calibration, calibrate
+from engine.voting.forecast import forecast
+from engine.voting.scaling import k_min, p_step
 from tests.conftest import run_sim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +41,6 @@ def test_calibration_intervals_cover_the_configured_rate(error_rate):
     result = asyncio.run(calibrate(sampler, disks=12, samples=3000, seed=4))
     low, high = result.p_interval
     assert low <= 1 - error_rate <= high
-    assert result.right + sum(result.red_flags.values()) + (result.valid - result.right) == 3000
 
 
 def test_k_auto_takes_k_min_from_a_calibration_file(tmp_path):

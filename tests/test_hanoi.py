@@ -4,7 +4,7 @@ from itertools import islice
 
 import pytest
 
-from engine.hanoi import (
+from engine.task.hanoi import (
     IllegalMove,
     apply_move,
     goal_state,

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.recording import Recording
-from engine.sim import SimConfig
+from engine.models.sampler import estimate_prompt_tokens
+from engine.models.sim import SimConfig
+from engine.recording.reader import Recording
+from engine.task.hanoi import start_state
+from engine.task.prompt import PromptBuilder
 from tests.fake_openai import FakeOpenAIServer, Faults
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +125,20 @@ def test_replies_without_usage_get_estimated_tokens_and_say_so():
     summary = json.loads(result.stdout)
     assert summary["usage_estimated"] >= summary["samples"] > 0
     assert summary["tokens_in"] > 0 and summary["tokens_out"] > 0 and summary["cost_usd"] > 0
+
+
+def test_replies_without_prompt_tokens_get_them_estimated_and_say_so():
+    """A server that counts only what it generates must not make the input free: cost and the
+    budget would be undercounted."""
+    with FakeOpenAIServer(FLAKY, omit_prompt_tokens=True) as server:
+        result = solve(server, "--disks", "3", "--json", "--price-in", "0.4", "--price-out", "1.6")
+        served = server.counts["completions"]
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["usage_estimated"] == served > 0
+    prompt = estimate_prompt_tokens(PromptBuilder(3).messages(None, start_state(3)))
+    assert summary["tokens_in"] >= served * prompt * 0.9
+    assert summary["cost_usd"] > served * prompt * 0.4 / 1e6
 
 
 def test_concurrency_bounds_the_requests_in_flight():

@@ -5,7 +5,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.parser import Answer, RedFlag, format_answer, parse_answer, red_flag_for_length
+from engine.task.parser import Answer, RedFlag, format_answer, parse_answer, red_flag_for_length
 
 DISKS = 6
 

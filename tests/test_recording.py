@@ -1,6 +1,7 @@
 """Recordings: every sample kept, crash-safe resume, replay, re-vote, export, and bad files."""
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
@@ -17,14 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.events import SampleCancelled, SampleReceived, SampleRedFlagged, StepDecided, StepStarted
-from engine.export import write_jsonl
-from engine.hanoi import total_steps
-from engine.recording import Recording, RecordingError, encode_step
-from engine.revote import revote
-from engine.runner import RunConfig
-from engine.session import new_session, resume_session
-from engine.sim import SimConfig, SimulatedLLM
+from engine.models.sim import SimConfig, SimulatedLLM
+from engine.recording.codec import encode_step
+from engine.recording.export import write_jsonl
+from engine.recording.format import RecordingError
+from engine.recording.reader import Recording
+from engine.recording.revote import revote
+from engine.run.config import RunConfig
+from engine.run.events import SampleCancelled, SampleReceived, SampleRedFlagged, StepDecided, StepStarted
+from engine.run.session import new_session, resume_session
+from engine.task.hanoi import total_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "recordings" / "demo-10.maker"
@@ -117,6 +120,18 @@ def test_seek_matches_iteration_and_is_bounded_by_the_recording():
         assert recording.position_before(len(recording) + 1).state == ((), (), tuple(range(10, 0, -1)))
 
 
+def _tables(path):
+    """Every row a recording holds, but for the time it was made."""
+    with sqlite3.connect(path) as connection:
+        rows = {table: connection.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+                for table in ("blocks", "texts", "undecided")}
+        meta = json.loads(connection.execute("SELECT value FROM meta").fetchone()[0])
+        rows["version"] = connection.execute("PRAGMA user_version").fetchone()
+    connection.close()
+    meta.pop("created_at")
+    return rows, meta
+
+
 def test_the_shipped_recording_is_what_the_engine_makes_from_its_seed(tmp_path):
     fresh = tmp_path / "demo.maker"
     result = maker(
@@ -124,6 +139,8 @@ def test_the_shipped_recording_is_what_the_engine_makes_from_its_seed(tmp_path):
         "--hard-error-rate", "0.5", "--keep-text", "--record", str(fresh), "--json",
     )
     assert result.returncode == 0, result.stderr
+    # Byte for byte, block totals included: a replay's forecast reads them.
+    assert _tables(DEMO) == _tables(fresh)
     shipped, made = io.StringIO(), io.StringIO()
     with Recording.open(DEMO) as recording:
         write_jsonl(recording, shipped)
@@ -174,19 +191,26 @@ def _step_lines(path):
     return buffer.getvalue().splitlines()
 
 
+def _durable_steps(path):
+    """The last step committed to a recording being written (0 before the first commit)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+            return connection.execute("SELECT COALESCE(MAX(last_step), 0) FROM blocks").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 def test_kill_9_then_resume_keeps_every_step_exactly_once(tmp_path):
-    """A 16-disk recorded run is killed with SIGKILL at a random moment, then resumed."""
+    """A 16-disk recorded run is killed with SIGKILL once 8,000 steps are durable, then resumed."""
     path = tmp_path / "crash.maker"
     process = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "solve", "--headless", "--disks", "16", "--seed", "4",
          "--error-rate", "0.01", "--record", str(path), "--json"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    # Wait until some steps are durable, then kill at a random moment.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (path.exists() and Path(f"{path}-wal").exists()):
-        time.sleep(0.05)
-    time.sleep(random.Random().uniform(0.8, 2.0))
+    deadline = time.monotonic() + 120
+    while _durable_steps(path) < 8_000 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
     with Recording.open(path) as recording:
@@ -281,7 +305,10 @@ def _bad_files(tmp_path):
         forged = struct.pack("<BHHII", flags, n + 2, move, tokens_in, tokens_out) + blob[13:]
         connection.execute("UPDATE blocks SET steps = ? WHERE first_step = ?", (forged, first))
     connection.close()
+    scrambled = tmp_path / "scrambled.maker"
+    scrambled.write_bytes(_scrambled(_eight_disks(tmp_path), seed=0))
     return {
+        "scrambled": (scrambled, "damaged"),
         "missing": (tmp_path / "missing.maker", "no such file"),
         "random": (random_bytes, "not an SQLite database"),
         "other": (other, "another program"),
@@ -292,7 +319,27 @@ def _bad_files(tmp_path):
     }
 
 
-@pytest.mark.parametrize("kind", ["missing", "random", "other", "newer", "cut", "page-cut", "contradicting"])
+def _eight_disks(tmp_path):
+    """A valid, complete 8-disk recording's bytes (made once per test)."""
+    path = tmp_path / "eight.maker"
+    if not path.exists():
+        record_run(path, disks=8, seed=1, error_rate=0.05)
+    return path.read_bytes()
+
+
+def _scrambled(data, seed):
+    """``data`` with 200 random bytes overwritten somewhere after its first 100."""
+    rng = random.Random(seed)
+    damaged = bytearray(data)
+    for _ in range(200):
+        damaged[rng.randrange(100, len(damaged))] = rng.randrange(256)
+    return bytes(damaged)
+
+
+KINDS = ["scrambled", "missing", "random", "other", "newer", "cut", "page-cut", "contradicting"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("command", [["export", "--jsonl"], ["revote", "--k", "2"], ["resume"]])
 def test_bad_files_get_one_line_exit_2_and_stay_unchanged(tmp_path, kind, command):
     path, reason = _bad_files(tmp_path)[kind]
@@ -307,8 +354,43 @@ def test_bad_files_get_one_line_exit_2_and_stay_unchanged(tmp_path, kind, comman
     assert sorted(p.name for p in tmp_path.iterdir()) == siblings
 
 
-@pytest.mark.parametrize("kind", ["missing", "random", "other", "newer", "cut", "page-cut"])
+@pytest.mark.parametrize("kind", ["scrambled", "missing", "random", "other", "newer", "cut", "page-cut"])
 def test_info_on_bad_files_is_one_line_exit_2(tmp_path, kind):
     path, reason = _bad_files(tmp_path)[kind]
     result = maker("info", str(path))
     assert result.returncode == 2 and reason in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("seed", range(1, 13))
+def test_any_scrambled_recording_gets_one_line_and_is_never_changed(tmp_path, seed):
+    """Wherever the damage lands: a clear line and exit 2, or (when it hit unused space) a normal
+    answer; never a traceback, and a damaged file is never written to."""
+    path = tmp_path / "damaged.maker"
+    path.write_bytes(_scrambled(_eight_disks(tmp_path), seed))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for command in (["info"], ["export", "--jsonl"], ["revote", "--k", "1-3"], ["resume"]):
+        result = maker(command[0], str(path), *command[1:])
+        assert "Traceback" not in result.stderr, result.stderr
+        if command == ["resume"] and result.returncode in (0, 1):
+            break  # the damage spared everything: the file was a valid, unfinished recording
+        assert result.returncode in (0, 2), (command, result.stderr)
+        if result.returncode == 2:
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("maker: error:"), result.stderr
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, command
+
+
+def test_a_recordings_side_files_are_never_committed(tmp_path):
+    """SQLite writes FILE-wal and FILE-shm beside a recording while it is written (and FILE-journal
+    without WAL); git must ignore them, and only them."""
+    path = tmp_path / "side.maker"
+    session = new_session(RunConfig(disks=3), SimulatedLLM(), None, record=path)
+    side = sorted(p.name.removeprefix("side") for p in tmp_path.iterdir() if p.name != "side.maker")
+    session.close()
+    assert side == [".maker-shm", ".maker-wal"]
+    names = ["recordings/run.maker-wal", "recordings/run.maker-shm", "recordings/run.maker-journal"]
+    result = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert result.stdout.split() == names
+    assert subprocess.run(["git", "check-ignore", "--no-index", "-q", "recordings/run.maker"], cwd=ROOT).returncode == 1

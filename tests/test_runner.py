@@ -3,10 +3,17 @@
 import asyncio
 import math
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from engine.events import (
+from engine.models.sampler import Completion, ModelAuthError
+from engine.models.sim import SimConfig, SimulatedLLM
+from engine.recording.format import RecordingError, recording_meta
+from engine.recording.reader import Recording
+from engine.recording.writer import Recorder
+from engine.run.config import RunConfig
+from engine.run.events import (
     RunFinished,
     SampleCancelled,
     SampleReceived,
@@ -15,11 +22,9 @@ from engine.events import (
     StepStarted,
     StepUndecided,
 )
-from engine.hanoi import total_steps
-from engine.runner import RunConfig, Runner
-from engine.sampling import Completion
-from engine.scaling import expected_votes_per_step, p_step
-from engine.sim import SimConfig, SimulatedLLM
+from engine.run.runner import Runner
+from engine.task.hanoi import total_steps
+from engine.voting.scaling import expected_votes_per_step, p_step
 from tests.conftest import run_sim
 
 
@@ -179,22 +184,76 @@ def test_a_sampler_that_waits_is_sampled_in_parallel_and_cancelled_when_done():
     assert not {(e.step, e.index) for e in cancelled} & {(e.step, e.index) for e in votes}
 
 
-class _FailingSampler:
-    name = "failing"
-    completes_without_waiting = True
+class _FailingSampler(SimulatedLLM):
+    """The simulated model, until its 41st reply: then its server goes away."""
 
     def __init__(self):
-        self.inner = SimulatedLLM(SimConfig(seed=1))
+        super().__init__(SimConfig(seed=1))
         self.calls = 0
 
-    async def complete(self, messages, temperature, max_tokens) -> Completion:
+    def complete_now(self, messages, temperature, max_tokens) -> Completion:
         self.calls += 1
         if self.calls > 40:
             raise ConnectionError("server went away")
-        return await self.inner.complete(messages, temperature, max_tokens)
+        return super().complete_now(messages, temperature, max_tokens)
 
 
-def test_a_sampler_that_fails_ends_the_run_cleanly_keeping_decided_steps():
+def test_a_sampler_that_fails_ends_the_run_cleanly_keeping_decided_steps(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     summary = asyncio.run(Runner(RunConfig(disks=5, k=3), _FailingSampler()).run())
     assert summary.stopped == "sampler_error" and summary.steps >= 10
     assert "server went away" in summary.message and f"step {summary.steps + 1}" in summary.message
+    # Not a ModelError: a fault the model's code did not expect, so its traceback is kept.
+    log = Path(summary.log_file)
+    assert log.parent == tmp_path / "maker" / "logs" and "ConnectionError: server went away" in log.read_text()
+
+
+def test_a_model_error_is_the_models_fault_and_needs_no_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+
+    class Refusing(SimulatedLLM):
+        def complete_now(self, messages, temperature, max_tokens):
+            raise ModelAuthError("the server refused the API key from $OPENAI_API_KEY (401)")
+
+    runner = Runner(RunConfig(disks=3, k=3), Refusing())
+    summary = asyncio.run(runner.run())
+    assert summary.stopped == "sampler_error" and summary.log_file is None
+    assert summary.message == "step 1: the model failed: the server refused the API key from $OPENAI_API_KEY (401)"
+    assert isinstance(runner.failure, ModelAuthError)
+
+
+def test_a_listener_bug_stops_the_run_with_its_own_reason_and_a_log(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+
+    def buggy(event):
+        if isinstance(event, StepDecided) and event.step == 7:
+            raise KeyError("no such pane")
+
+    runner = Runner(RunConfig(disks=5, k=3), SimulatedLLM(SimConfig(seed=1)))
+    runner.subscribe(buggy)
+    summary = asyncio.run(runner.run())
+    assert summary.stopped == "listener_error" and summary.steps == 7
+    assert "a listener failed (KeyError: 'no such pane')" in summary.message
+    assert summary.log_file in summary.message
+    assert "Traceback" in Path(summary.log_file).read_text() and "buggy" in Path(summary.log_file).read_text()
+
+
+def test_a_full_disk_stops_the_run_as_a_recording_error_and_keeps_what_was_written(tmp_path):
+    path = tmp_path / "full.maker"
+    config = RunConfig(disks=12, k=3)
+    runner = Runner(config, SimulatedLLM(SimConfig(seed=1)))
+    meta = recording_meta(config, "sim", {}, pricing=None, keep_text=False)
+    recorder = Recorder(path, meta, runner.checkpoint, flush_interval_s=0.0)  # commit every sealed block
+    recorder.attach(runner)
+    pages = recorder._connection.execute("PRAGMA page_count").fetchone()[0]  # noqa: SLF001
+    recorder._connection.execute(f"PRAGMA max_page_count = {pages + 6}")  # noqa: SLF001 - a disk that fills up
+    summary = asyncio.run(runner.run())
+    with pytest.raises(RecordingError, match="database or disk is full"):
+        recorder.close()
+    assert summary.stopped == "recording_error" and summary.log_file is None
+    assert "database or disk is full" in summary.message and f"maker resume {path}" in summary.message
+    assert 0 < summary.steps < total_steps(12)
+    with Recording.open(path) as recording:  # what was written before the disk filled up is intact
+        assert 0 < len(recording) <= summary.steps and recording.meta.last_stop in (None, "recording_error")
+        assert f"steps 1 to {len(recording):,} are saved" in summary.message
+        recording.verify()

@@ -4,9 +4,17 @@ import math
 
 import pytest
 
-from engine.hanoi import total_steps
-from engine.plan import paper_models, paper_plan, plan_row
-from engine.scaling import NoMargin, expected_cost, expected_votes_per_step, k_min, p_full, p_step, wilson_interval
+from engine.task.hanoi import total_steps
+from engine.voting.plan import paper_models, paper_plan, plan_row
+from engine.voting.scaling import (
+    NoMargin,
+    expected_cost,
+    expected_votes_per_step,
+    k_min,
+    p_full,
+    p_step,
+    wilson_interval,
+)
 
 
 def test_the_paper_table_k_min_column_is_reproduced_exactly():

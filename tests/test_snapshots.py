@@ -5,7 +5,7 @@ Update on purpose with ``pytest tests/test_snapshots.py --snapshot-update`` and 
 
 import pytest
 
-from tests.tui_helpers import board, make_live, make_replay, wait_until
+from tests.tui_helpers import board, make_live, make_replay, steps_done, wait_until
 from themes import THEMES
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
@@ -16,13 +16,14 @@ def live_after(steps: int = 0, samples: int = 0):
 
     async def run_before(pilot):
         screen = board(pilot.app)
-        stats = screen.session.runner.stats
+        session = screen.session
         for expected in range(1, steps + 1):
             await pilot.press("n")
-            await wait_until(lambda: stats.steps == expected)
+            await wait_until(lambda expected=expected: steps_done(session) == expected and session.control.parked)
         for expected in range(1, samples + 1):
             await pilot.press("s")
-            await wait_until(lambda: len(screen.live.snapshot().samples) == expected)
+            await wait_until(lambda expected=expected: len(screen.live.snapshot().samples) == expected
+                             and session.control.parked)
         screen.tick()
         await pilot.pause()
 

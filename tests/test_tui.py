@@ -1,6 +1,5 @@
 """Functional tests of the TUI through Textual's Pilot: controls, replay seeking, a clean quit."""
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -8,8 +7,8 @@ import textwrap
 
 from textual.geometry import Region
 
-from engine.recording import Recording
-from tests.tui_helpers import DEMO, ROOT, board, make_live, make_replay, wait_until
+from engine.recording.reader import Recording
+from tests.tui_helpers import DEMO, ROOT, board, make_live, make_replay, steps_done, wait_until
 from tui.screens.live import LiveScreen
 from tui.screens.replay import ReplayScreen
 from tui.widgets.tally import VoteTally
@@ -18,34 +17,30 @@ from tui.widgets.towers import Towers
 
 async def test_pause_stops_progress():
     app, session = make_live(disks=16, paused=False, speed=None)
-    stats = session.runner.stats
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(lambda: stats.steps >= 20)
+        await wait_until(lambda: steps_done(session) >= 20)
         await pilot.press("space")
         assert session.control.paused
-        await asyncio.sleep(0.1)  # a sample in flight when the key was pressed may still land
-        frozen = stats.steps
-        await asyncio.sleep(0.5)
-        assert stats.steps == frozen < 65535
+        await wait_until(lambda: session.control.parked)  # the engine waits at its gate
+        frozen = steps_done(session)
+        assert frozen < 65535
         screen = board(app)
         screen.tick()
-        assert screen.snapshot.status == "paused"
+        assert screen.snapshot.status == "paused" and screen.snapshot.steps_done == frozen
         await pilot.press("space")
-        await wait_until(lambda: stats.steps > frozen + 5)
+        await wait_until(lambda: steps_done(session) > frozen + 5)
         await pilot.press("q")
 
 
 async def test_one_step_advances_exactly_one_step():
     app, session = make_live(disks=6)
-    stats = session.runner.stats
     async with app.run_test(size=(120, 40)) as pilot:
-        await asyncio.sleep(0.2)
-        assert stats.steps == 0
+        await wait_until(lambda: session.control.parked)
+        assert steps_done(session) == 0
         for expected in (1, 2, 3):
             await pilot.press("n")
-            await wait_until(lambda: stats.steps == expected)
-            await asyncio.sleep(0.2)
-            assert stats.steps == expected
+            # Parked again after the step: nothing more happens until the next key.
+            await wait_until(lambda expected=expected: steps_done(session) == expected and session.control.parked)
         screen = board(app)
         screen.tick()
         assert screen.snapshot.step == 3 and screen.snapshot.step_decided
@@ -57,7 +52,7 @@ async def draw_samples(pilot, screen, count):
     """Press s ``count`` times, each time waiting for the sample to reach the screen's snapshot."""
     for drawn in range(1, count + 1):
         await pilot.press("s")
-        await wait_until(lambda drawn=drawn: len(screen.live.snapshot().samples) == drawn)
+        await wait_until(lambda drawn=drawn: len(screen.live.snapshot().samples) == drawn and screen.control.parked)
 
 
 async def test_one_sample_at_a_time_builds_the_tally():
@@ -81,14 +76,14 @@ def test_quit_leaves_no_thread_running(tmp_path):
         import asyncio, json, threading, sys
         sys.path.insert(0, {str(ROOT)!r})
         from pathlib import Path
-        from tests.tui_helpers import make_live, wait_until
+        from tests.tui_helpers import make_live, steps_done, wait_until
         app, session = make_live(disks=12, paused=False, speed=None, record=Path({str(record)!r}))
         async def pilot_script(pilot):
-            await wait_until(lambda: session.runner.stats.steps > 50)
+            await wait_until(lambda: steps_done(session) > 50)
             await pilot.press("q")
         app.run(headless=True, size=(100, 30), auto_pilot=pilot_script)
         print(json.dumps({{"threads": [t.name for t in threading.enumerate()],
-                           "steps": session.runner.stats.steps}}))
+                           "steps": steps_done(session)}}))
         """
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -174,7 +169,7 @@ async def test_the_command_palette_lists_the_screens_actions():
         await pilot.press(*"one step")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_until(lambda: session.runner.stats.steps == 1)
+        await wait_until(lambda: steps_done(session) == 1)
         await pilot.press("q")
 
 
@@ -190,4 +185,29 @@ async def test_the_tally_pane_names_every_sample():
         text = "\n".join(line.text for line in lines)
         assert "flag:too_long" in text and "1:T0 A" in text and "lead 0 of k=3" in text
         assert "A  2" in text and "B  2" in text
+        await pilot.press("q")
+
+
+def _colours(widget):
+    """The foreground colours a widget draws with, as hex."""
+    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    return {segment.style.color.triplet.hex for line in lines for segment in line
+            if segment.style is not None and segment.style.color is not None and segment.style.color.triplet}
+
+
+async def test_a_theme_change_reaches_every_pane_of_a_paused_replay():
+    """Nothing on screen changes but the theme: each pane must still redraw in the new colours."""
+    app, _, _ = make_replay()
+    async with app.run_test(size=(120, 40)) as pilot:
+        board(app).seek(300)  # a hard step with a disagreement and a red flag
+        await pilot.pause()
+        panes = {name: app.screen.query_one(f"#{name}") for name in
+                 ("status", "tally", "progress-figures", "cost-figures", "flags", "forecast")}
+        before = {name: _colours(pane) for name, pane in panes.items()}
+        app.theme = "stage"
+        await pilot.pause()
+        after = {name: _colours(pane) for name, pane in panes.items()}
+        for name in panes:
+            assert after[name] != before[name], name
+        assert "#00ff66" in after["tally"]  # stage's success colour marks the decided step and its leader
         await pilot.press("q")

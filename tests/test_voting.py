@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.scaling import expected_votes_per_step, p_step
-from engine.voting import VoteTally
+from engine.voting.scaling import expected_votes_per_step, p_step
+from engine.voting.tally import VoteTally
 
 
 @given(st.integers(1, 6), st.lists(st.integers(0, 4), max_size=80))

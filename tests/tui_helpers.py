@@ -6,12 +6,13 @@ import asyncio
 import time
 from pathlib import Path
 
-from engine.pricing import pricing_for
-from engine.recording import Recording
-from engine.replay import ReplayCursor
-from engine.runner import RunConfig
-from engine.session import new_session
-from engine.sim import SimConfig, SimulatedLLM
+from engine.models.pricing import pricing_for
+from engine.models.sim import SimConfig, SimulatedLLM
+from engine.recording.reader import Recording
+from engine.run.config import RunConfig
+from engine.run.control import RunControl
+from engine.run.session import Session, new_session
+from engine.view.replay import ReplayCursor
 from tui.app import MakerApp, live_app, replay_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,14 +23,13 @@ def frozen_clock() -> float:
     return 1000.0
 
 
-def make_live(disks=6, seed=31, error_rate=0.2, paused=True, speed=None, theme=None, record=None):
+def make_live(disks=6, seed=31, error_rate=0.2, paused=True, speed=None, theme=None, record=None, clock=frozen_clock):
     """A live app on a seeded simulated run, paused at the start unless told otherwise."""
     config = SimConfig(seed=seed, error_rate=error_rate)
-    session = new_session(RunConfig(disks=disks, k=3), SimulatedLLM(config), pricing_for("sim"), record=record)
-    session.control.set_pace(speed)
-    if paused:
-        session.control.pause()
-    app = live_app(session, expected_votes=config.expected_votes(3), theme=theme, clock=frozen_clock)
+    control = RunControl(speed, paused=paused, clock=clock)
+    session = new_session(RunConfig(disks=disks, k=3), SimulatedLLM(config), pricing_for("sim"), record=record,
+                          control=control, clock=clock)
+    app = live_app(session, expected_votes=config.expected_votes(3), theme=theme)
     return app, session
 
 
@@ -39,13 +39,25 @@ def make_replay(step=300, theme=None, demo=False):
     return app, cursor, step
 
 
-async def wait_until(predicate, timeout=10.0):
-    """Poll ``predicate`` until it holds (the engine runs in its own thread)."""
+def steps_done(session: Session) -> int:
+    """Steps the run has decided (a consistent copy of its totals)."""
+    totals, _ = session.runner.totals_now()
+    return totals.steps
+
+
+async def wait_until(predicate, timeout=30.0):
+    """Poll ``predicate`` until it holds (the engine runs in its own thread); the timeout only
+    turns a hang into a failure."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the engine")
         await asyncio.sleep(0.01)
+
+
+async def until_parked(session: Session) -> None:
+    """Wait until the engine waits at its gate: nothing moves until the next key."""
+    await wait_until(lambda: session.control.parked)
 
 
 def board(app: MakerApp):

@@ -9,9 +9,9 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from engine.live import LiveView
-from engine.replay import ReplayCursor
-from engine.session import Session
+from engine.run.session import Session
+from engine.view.live import LiveView
+from engine.view.replay import ReplayCursor
 from themes import DEFAULT_THEME, STAGE_THEME, THEMES
 from tui.commands import MakerCommands
 from tui.screens.board import BoardScreen
@@ -68,10 +68,9 @@ def live_app(
     expected_votes: float | None = None,
     theme: str | None = None,
     frame_rate: float = 20.0,
-    clock: Callable[[], float] = time.monotonic,
 ) -> MakerApp:
-    """The live screen on ``session``."""
-    live = LiveView(session.runner, expected_votes=expected_votes, clock=clock)
+    """The live screen on ``session`` (whose runner's clock times it)."""
+    live = LiveView(session.runner, expected_votes=expected_votes)
     return MakerApp(lambda: LiveScreen(session, live, frame_rate=frame_rate), theme=theme)
 
 

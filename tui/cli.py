@@ -12,20 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.cli import (
-    EXIT_OK,
-    EXIT_UNSOLVED,
-    EXIT_USAGE,
-    UsageError,
-    build_parser,
-    dispatch,
-    make_sampler,
-    run_config,
-    run_guarded,
-    sim_config,
-)
-from engine.recording import SUFFIX, Recording, RecordingError, default_recording_dir
-from engine.session import new_session
+from engine.cli.args import EXIT_OK, EXIT_USAGE
+from engine.cli.main import build_parser, dispatch, run_guarded
+from engine.cli.options import expected_votes, run_config, sampler_and_prices
+from engine.cli.solve import exit_status
+from engine.models.factory import is_simulated
+from engine.models.sampler import ModelError
+from engine.recording.format import SUFFIX, default_recording_dir
+from engine.recording.reader import Recording
+from engine.run.session import new_session
 
 DEMO_RECORDING = Path(__file__).resolve().parent.parent / "recordings" / "demo-10.maker"
 FIRST_LOOK = ["solve", "--disks", "8", "--error-rate", "0.03"]
@@ -74,8 +69,8 @@ def solve_in_tui(args: argparse.Namespace) -> int:
     from tui.app import live_app
 
     config = run_config(args)
-    sampler, pricing = make_sampler(args)
-    if args.record is None and args.model != "sim":
+    sampler, pricing = sampler_and_prices(args)
+    if args.record is None and not is_simulated(args.model):
         # A real model's run costs money: keep every sample unless told where, so it can resume.
         folder = default_recording_dir()
         folder.mkdir(parents=True, exist_ok=True)
@@ -85,52 +80,48 @@ def solve_in_tui(args: argparse.Namespace) -> int:
     session.control.set_pace(args.speed)
     if args.paused:
         session.control.pause()
-    expected = sim_config(args).expected_votes(args.k) if args.model == "sim" else None
-    app = live_app(session, expected_votes=expected, theme=args.theme)
+    app = live_app(session, expected_votes=expected_votes(args), theme=args.theme)
     app.run()
     session.close()
     if args.record is not None:
         print(f"recorded to {args.record}; replay it with: maker replay {args.record}")
     summary = session.summary
     failure = session.runner.failure
-    if failure is not None and getattr(failure, "usage", False):
+    if isinstance(failure, ModelError) and failure.usage:
         print(f"maker: error: {failure}", file=sys.stderr)
         return EXIT_USAGE
-    if summary is not None and summary.stopped not in ("solved", "stopped"):
+    if summary is None or summary.stopped == "stopped":
+        return EXIT_OK
+    if not summary.solved:
         print(summary.message, file=sys.stderr)
-        return EXIT_UNSOLVED
-    return EXIT_OK
+    return exit_status(summary)
 
 
 def replay_in_tui(args: argparse.Namespace, demo: bool = False) -> int:
-    from engine.replay import ReplayCursor
+    from engine.view.replay import ReplayCursor
     from tui.app import replay_app
 
     path = args.recording if demo else args.file
     recording = Recording.open(path)
     try:
         cursor = ReplayCursor(recording)
-    except RecordingError:
+    except BaseException:
         recording.close()
         raise
-    app = replay_app(cursor, demo=demo, playing=getattr(args, "play", False), speed=getattr(args, "speed", 10.0),
-                     theme=args.theme)
+    playing, speed = (True, 10.0) if demo else (args.play, args.speed)
+    app = replay_app(cursor, demo=demo, playing=playing, speed=speed, theme=args.theme)
     app.run()
     recording.close()
     return EXIT_OK
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    try:
-        if args.command == "solve" and not args.headless:
-            return solve_in_tui(args)
-        if args.command == "replay":
-            return replay_in_tui(args)
-        if args.command == "demo":
-            return replay_in_tui(args, demo=True)
-    except (UsageError, RecordingError) as exc:
-        print(f"maker: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    if args.command == "solve" and not args.headless:
+        return solve_in_tui(args)
+    if args.command == "replay":
+        return replay_in_tui(args)
+    if args.command == "demo":
+        return replay_in_tui(args, demo=True)
     return dispatch(args)
 
 

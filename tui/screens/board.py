@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 
-from engine.live import Snapshot
+from engine.view.snapshot import Snapshot
 from tui.widgets.cost import Cost
 from tui.widgets.flags import RedFlags
 from tui.widgets.forecast import ForecastPane
@@ -95,7 +95,7 @@ class BoardScreen(Screen[None]):
         self.query_one(Progress).show(snapshot)
         self.query_one(Cost).show(snapshot)
         self.query_one(RedFlags).show(snapshot)
-        self.query_one(ForecastPane).show(snapshot.forecast)
+        self.query_one(ForecastPane).show(snapshot)
 
     def palette_commands(self) -> list[PaletteCommand]:
         """This screen's actions for the command palette."""

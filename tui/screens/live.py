@@ -9,9 +9,10 @@ from typing import ClassVar
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
-from engine.live import LiveView, Snapshot
-from engine.runner import RunSummary
-from engine.session import Session
+from engine.run.session import Session
+from engine.run.summary import RunSummary
+from engine.view.live import LiveView
+from engine.view.snapshot import Snapshot
 from tui.screens.board import BoardScreen, PaletteCommand, faster, slower
 from tui.widgets.status import StatusLine, speed_text
 

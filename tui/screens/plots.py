@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -10,9 +10,17 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
-from tui.screens.board import BoardScreen
+from engine.view.snapshot import Snapshot
 from tui.widgets.charts import BarChart, undecided_by_round
 from tui.widgets.format import usd
+
+
+class PlotSource(Protocol):
+    """What the plots are drawn from: the board underneath."""
+
+    snapshot: Snapshot | None
+
+    def cost_series(self) -> list[tuple[int, float]]: ...
 
 
 class PlotsScreen(Screen[None]):
@@ -27,7 +35,7 @@ class PlotsScreen(Screen[None]):
     PlotsScreen #cost-caption { height: 1; color: $text-muted; padding: 0 1; }
     """
 
-    def __init__(self, board: BoardScreen) -> None:
+    def __init__(self, board: PlotSource) -> None:
         super().__init__()
         self.board = board
 

@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from engine.live import Snapshot
-from engine.replay import ReplayCursor
+from engine.view.replay import ReplayCursor
+from engine.view.snapshot import Snapshot
 from tui.screens.board import BoardScreen, PaletteCommand, faster, slower
 from tui.screens.goto import GoToStep
 from tui.widgets.progress import SeekBar

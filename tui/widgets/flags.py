@@ -2,54 +2,70 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widget import Widget
 
-from engine.live import Snapshot
-from engine.parser import RedFlag
+from engine.task.parser import RedFlag
+from engine.view.snapshot import Snapshot
+
+
+class FlagCounts(NamedTuple):
+    """What the pane shows: red flags by reason (in :class:`RedFlag` order), votes, cancellations."""
+
+    by_reason: tuple[int, ...]
+    votes: int
+    cancelled: int
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> FlagCounts:
+        return cls(tuple(snapshot.red_flags.get(reason.value, 0) for reason in RedFlag), snapshot.votes,
+                   snapshot.cancelled)
 
 
 class RedFlags(Widget):
     """Counts of red-flagged samples by reason, each as a share of all judged samples; the total
     is in the pane's title."""
 
+    COMPONENT_CLASSES = {"flags--some", "flags--none"}
     DEFAULT_CSS = """
     RedFlags { height: 7; padding: 0 1; }
+    RedFlags > .flags--some { text-style: bold; }
+    RedFlags > .flags--none { color: $text-muted; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._key: tuple[object, ...] | None = None
-        self._snapshot: Snapshot | None = None
+    counts: reactive[FlagCounts | None] = reactive(None)
 
     def show(self, snapshot: Snapshot) -> None:
-        key = (tuple(snapshot.red_flags.items()), snapshot.votes, snapshot.cancelled)
-        if key == self._key:
+        self.counts = FlagCounts.of(snapshot)
+
+    def watch_counts(self, counts: FlagCounts | None) -> None:
+        if counts is None:
             return
-        self._key, self._snapshot = key, snapshot
-        flagged = sum(snapshot.red_flags.values())
-        judged = snapshot.votes + flagged
+        flagged = sum(counts.by_reason)
+        judged = counts.votes + flagged
         share = f" {100 * flagged / judged:.1f}%" if judged else ""
         self.border_title = f"Red flags {flagged:,}{share}"
-        self.refresh()
 
     def render(self) -> Text:
-        snapshot = self._snapshot
-        if snapshot is None:
+        counts = self.counts
+        if counts is None:
             return Text("")
         width = self.content_size.width
-        flagged = sum(snapshot.red_flags.values())
-        judged = snapshot.votes + flagged
+        judged = counts.votes + sum(counts.by_reason)
+        some, none = self.get_component_rich_style("flags--some"), self.get_component_rich_style("flags--none")
         out = Text(no_wrap=True, overflow="ellipsis")
-        for reason in RedFlag:
-            count = snapshot.red_flags.get(reason.value, 0)
+        for reason, count in zip(RedFlag, counts.by_reason, strict=True):
             rate = f"{100 * count / judged:.2f}%" if judged else "-"
             figures = f"{count:,} {rate:>6}"
-            out.append(reason.value, style="bold" if count else "dim")
+            style = some if count else none
+            out.append(reason.value, style=style)
             out.append(" " * max(1, width - len(reason.value) - len(figures)))
-            out.append(figures + "\n", style="bold" if count else "dim")
-        figures = f"{snapshot.cancelled:,}       "
-        out.append("cancelled", style="dim")
+            out.append(figures + "\n", style=style)
+        figures = f"{counts.cancelled:,}       "
+        out.append("cancelled", style=none)
         out.append(" " * max(1, width - 9 - len(figures)))
-        out.append(figures, style="dim")
+        out.append(figures, style=none)
         return out

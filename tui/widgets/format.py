@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 
-from engine.hanoi import Move, State
+from engine.task.hanoi import Move, State
 
 
 def short_peg(peg: tuple[int, ...]) -> str:
@@ -53,7 +54,7 @@ def usd(value: float | None) -> str:
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
-def label_rows(rows: list[tuple[str, Text | str]], width: int, label_style: str = "dim") -> Text:
+def label_rows(rows: list[tuple[str, Text | str]], width: int, label_style: str | Style = "dim") -> Text:
     """Rows of ``label ... value`` with the values flush right: a table without a table's cost."""
     out = Text(no_wrap=True, overflow="ellipsis")
     for number, (label, value) in enumerate(rows):

@@ -7,10 +7,11 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widget import Widget
 
-from engine.live import Snapshot
-from tui.widgets.figures import Figures
+from engine.view.snapshot import Snapshot
+from tui.widgets.figures import Figures, Row
 from tui.widgets.format import duration
 
 
@@ -31,17 +32,8 @@ class SeekBar(Widget):
             super().__init__()
             self.fraction = fraction
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.fraction = 0.0
-
-    def show(self, fraction: float) -> None:
-        width = max(1, self.content_size.width)
-        if round(fraction * width * 2) != round(self.fraction * width * 2):
-            self.fraction = fraction
-            self.refresh()
-        else:
-            self.fraction = fraction
+    fraction: reactive[float] = reactive(0.0)
+    """How much of the run is done, 0 to 1."""
 
     def render(self) -> Text:
         width = self.content_size.width
@@ -57,20 +49,19 @@ class SeekBar(Widget):
 
 
 class ProgressFigures(Figures):
-    """The figures under the bar; audit errors in red when any."""
+    """The figures under the bar; audit errors stand out when there are any."""
 
     DEFAULT_CSS = """
     ProgressFigures { height: 5; }
     """
 
-    def rows(self, snapshot: Snapshot) -> list[tuple[str, Text | str]]:
-        errors = Text(f"{snapshot.errors:,}", style="bold red reverse" if snapshot.errors else "")
+    def rows_of(self, snapshot: Snapshot) -> list[Row]:
         return [
-            ("steps", f"{snapshot.steps_done:,}/{snapshot.total_steps:,}"),
-            ("done", f"{100 * snapshot.progress:.2f}%"),
-            ("ETA", duration(snapshot.eta_s) if snapshot.status == "running" else "--"),
-            ("audit errors", errors),
-            ("over k votes", f"{snapshot.steps_over_k:,}"),
+            Row("steps", f"{snapshot.steps_done:,}/{snapshot.total_steps:,}"),
+            Row("done", f"{100 * snapshot.progress:.2f}%"),
+            Row("ETA", duration(snapshot.eta_s) if snapshot.status == "running" else "--"),
+            Row("audit errors", f"{snapshot.errors:,}", "alert" if snapshot.errors else ""),
+            Row("over k votes", f"{snapshot.steps_over_k:,}"),
         ]
 
 
@@ -82,18 +73,10 @@ class Progress(Vertical):
     Progress SeekBar { width: 100%; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._key: tuple[object, ...] | None = None
-
     def compose(self) -> ComposeResult:
         yield SeekBar(id="progress-bar")
         yield ProgressFigures(id="progress-figures")
 
     def show(self, snapshot: Snapshot) -> None:
-        key = (snapshot.steps_done, snapshot.errors, snapshot.steps_over_k, snapshot.status, int(snapshot.eta_s or 0))
-        if key == self._key:
-            return
-        self._key = key
-        self.query_one(SeekBar).show(snapshot.progress)
+        self.query_one(SeekBar).fraction = snapshot.progress
         self.query_one(ProgressFigures).show(snapshot)

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from rich.console import Group
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widget import Widget
 
-from engine.live import Snapshot
+from engine.view.snapshot import CandidateView, SampleView, Snapshot
 from tui.widgets.format import move_text, short_state
+
+
+class TallyView(NamedTuple):
+    """What the tally shows of a snapshot."""
+
+    step: int
+    step_decided: bool
+    candidates: tuple[CandidateView, ...]
+    samples: tuple[SampleView, ...]
+    k: int
+    detail: bool
+    leader: int | None
+    leader_margin: int
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> TallyView:
+        return cls(snapshot.step, snapshot.step_decided, snapshot.candidates, snapshot.samples, snapshot.k,
+                   snapshot.detail, snapshot.leader, snapshot.leader_margin)
 
 
 def letter(index: int) -> str:
@@ -20,7 +41,7 @@ class VoteTally(Widget):
     samples in arrival order with their temperature, red flags with their reason, cancellations."""
 
     COMPONENT_CLASSES = {"tally--leader", "tally--candidate", "tally--red-flag", "tally--cancelled", "tally--muted",
-                         "tally--ok", "tally--wrong"}
+                         "tally--ok"}
     DEFAULT_CSS = """
     VoteTally { height: 1fr; padding: 0 1; }
     VoteTally > .tally--leader { color: $success; text-style: bold; }
@@ -29,27 +50,17 @@ class VoteTally(Widget):
     VoteTally > .tally--cancelled { color: $text-muted; text-style: strike; }
     VoteTally > .tally--muted { color: $text-muted; }
     VoteTally > .tally--ok { color: $success; text-style: bold; }
-    VoteTally > .tally--wrong { color: $error; text-style: bold reverse; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._key: tuple[object, ...] | None = None
-        self._content: Group = Group()
+    view: reactive[TallyView | None] = reactive(None)
 
     def show(self, snapshot: Snapshot) -> None:
-        key = (snapshot.step, snapshot.step_decided, snapshot.candidates, snapshot.samples, snapshot.k, snapshot.detail,
-               self.app.current_theme.name, snapshot.errors if snapshot.step_decided else 0)
-        if key == self._key:
-            return
-        self._key = key
-        self._content = self._renderable(snapshot)
-        self.refresh()
+        self.view = TallyView.of(snapshot)
 
     def render(self) -> Group:
-        return self._content
+        return Group() if self.view is None else self._renderable(self.view)
 
-    def _renderable(self, snapshot: Snapshot) -> Group:
+    def _renderable(self, snapshot: TallyView) -> Group:
         style = self.get_component_rich_style
         if not snapshot.detail:
             return Group(
@@ -90,8 +101,7 @@ class VoteTally(Widget):
                 samples.append("cancelled", style=style("tally--cancelled"))
             elif sample.red_flag is not None:
                 samples.append(f"flag:{sample.red_flag.value}", style=style("tally--red-flag"))
-            else:
-                assert sample.candidate is not None
+            elif sample.candidate is not None:
                 samples.append(letter(sample.candidate),
                                style=style("tally--leader") if sample.candidate == leader else "")
         if not snapshot.samples:

@@ -8,13 +8,22 @@ from typing import NamedTuple
 from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from engine.hanoi import Move, State
+from engine.task.hanoi import Move, State
 
 GAP = 2
 """Columns between two pegs."""
+
+
+class Scene(NamedTuple):
+    """What the towers draw."""
+
+    state: State
+    last_move: Move | None
+    disks: int
 
 
 class _Palette(NamedTuple):
@@ -76,11 +85,11 @@ class Towers(Widget):
     }
     """
 
+    scene: reactive[Scene | None] = reactive(None)
+    """The state drawn, the move that made it, and the number of disks."""
+
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._state: State | None = None
-        self._last_move: Move | None = None
-        self._disks = 0
         self._palette_key: tuple[str, int] | None = None
         self._palette: _Palette | None = None
 
@@ -88,11 +97,20 @@ class Towers(Widget):
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
 
     def show(self, state: State, last_move: Move | None, disks: int) -> None:
-        """Draw ``state``; redraws only when something changed."""
-        if state == self._state and last_move == self._last_move and disks == self._disks:
-            return
-        self._state, self._last_move, self._disks = state, last_move, disks
-        self.refresh()
+        """Draw ``state``; the widget redraws only when the scene changed."""
+        self.scene = Scene(state, last_move, disks)
+
+    @property
+    def _state(self) -> State | None:
+        return None if self.scene is None else self.scene.state
+
+    @property
+    def _last_move(self) -> Move | None:
+        return None if self.scene is None else self.scene.last_move
+
+    @property
+    def _disks(self) -> int:
+        return 0 if self.scene is None else self.scene.disks
 
     @property
     def state(self) -> State | None:

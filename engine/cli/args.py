@@ -1,0 +1,214 @@
+"""Arguments: a parser whose errors are one line, the value types that check each option, and the
+option groups several commands share."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from engine.models.sim import SIM_MODEL, ErrorKind
+from engine.task.hanoi import MAX_DISKS
+
+EXIT_OK, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+DEFAULT_DISKS = 10
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported in one line, exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``maker: error: ...``) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"maker: error: {message} (see maker {self._subcommand()}--help)\n")
+
+    def _subcommand(self) -> str:
+        words = self.prog.split()[1:]
+        return " ".join(words) + " " if words else ""
+
+
+# -- value types: each rejects a bad value with a message argparse prints in one line -------------
+
+
+def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({bound})")
+        return value
+
+    return parse
+
+
+def bounded_float(low: float, high: float, *, open_low: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (low < value if open_low else low <= value) or value > high or value != value:
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({'(' if open_low else '['}{low:g}, {high:g}])")
+        return value
+
+    return parse
+
+
+def k_or_auto(text: str) -> int | str:
+    return "auto" if text == "auto" else bounded_int(1)(text)
+
+
+def k_list(text: str) -> list[int]:
+    """A margin, a list like 1,2,3 or a range like 1-5."""
+    ks: list[int] = []
+    for part in text.split(","):
+        low, dash, high = part.partition("-")
+        try:
+            first, last = int(low), int(high) if dash else int(low)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a k, a list like 1,2,3 or a range like 1-5") from None
+        if first < 1 or last < first:
+            raise argparse.ArgumentTypeError(f"{part!r}: k starts at 1")
+        ks.extend(range(first, last + 1))
+    return ks
+
+
+def error_kinds(text: str) -> dict[ErrorKind, float]:
+    kinds: dict[ErrorKind, float] = {}
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        try:
+            kind = ErrorKind(name.strip())
+        except ValueError:
+            choices = ", ".join(k.value for k in ErrorKind)
+            raise argparse.ArgumentTypeError(f"unknown error kind {name.strip()!r} (choose from {choices})") from None
+        try:
+            kinds[kind] = float(weight) if weight else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"weight {weight!r} of {kind.value} is not a number") from None
+        if kinds[kind] < 0:
+            raise argparse.ArgumentTypeError(f"weight of {kind.value} is negative")
+    if sum(kinds.values()) <= 0:
+        raise argparse.ArgumentTypeError("at least one error kind needs a positive weight")
+    return kinds
+
+
+def step_list(text: str) -> tuple[int, ...]:
+    try:
+        steps = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of step numbers") from None
+    if any(step < 1 for step in steps):
+        raise argparse.ArgumentTypeError("step numbers start at 1")
+    return steps
+
+
+# -- option groups ----------------------------------------------------------------------------------
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run, shared by the headless and the interactive ``solve``."""
+    run = parser.add_argument_group("the run")
+    run.add_argument("--disks", type=bounded_int(1, MAX_DISKS), default=DEFAULT_DISKS, metavar="N",
+                     help=f"disks in the tower; the task takes 2^N - 1 steps (default {DEFAULT_DISKS}; the paper ran 20)")
+    run.add_argument("--k", type=k_or_auto, default=3, metavar="K",
+                     help="a candidate wins when it leads every other by K votes (default 3, the paper's); "
+                          "'auto' takes k_min from --calibration")
+    run.add_argument("--calibration", type=Path, default=None, metavar="FILE",
+                     help="a file from 'maker calibrate --out', for --k auto")
+    run.add_argument("--target", type=bounded_float(0, 1, open_low=True), default=0.95, metavar="T",
+                     help="with --k auto: the wanted chance of a zero-error run (default 0.95)")
+    run.add_argument("--max-tokens", type=bounded_int(1), default=750, metavar="T",
+                     help="output-token limit; replies cut there or longer are red-flagged too_long (default 750)")
+    run.add_argument("--first-temperature", type=bounded_float(0, 2), default=0.0, metavar="T",
+                     help="temperature of each step's first sample (default 0)")
+    run.add_argument("--temperature", type=bounded_float(0, 2), default=0.1, metavar="T",
+                     help="temperature of the other samples (default 0.1)")
+    run.add_argument("--max-votes", type=bounded_int(1), default=50, metavar="V",
+                     help="valid votes after which a step without a winner stops the run as undecided (default 50)")
+    run.add_argument("--parallel", type=bounded_int(1), default=None, metavar="P",
+                     help="samples sent at the start of a step (default K); more cut latency but may be wasted")
+    run.add_argument("--stop-on-error", action="store_true",
+                     help="stop at the first step the audit finds wrong (default: count and go on)")
+    model = parser.add_argument_group("the model")
+    add_model_option(model)
+    add_price_options(model)
+    model.add_argument("--budget-usd", type=bounded_float(0, 1e9, open_low=True), default=None, metavar="USD",
+                       help="stop before the run could spend more than this (resumable when recorded)")
+    add_server_options(parser.add_argument_group(f"a served model (any --model but {SIM_MODEL})"))
+    add_sim_options(parser)
+
+
+def add_model_option(group: Any) -> None:
+    group.add_argument("--model", default=SIM_MODEL, metavar="NAME",
+                       help=f"'{SIM_MODEL}' (default): the seeded simulated LLM, no key or network needed; any other "
+                            "name is asked of an OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp)")
+
+
+def add_price_options(group: Any) -> None:
+    group.add_argument("--price-in", type=bounded_float(0, 1e6), default=None, metavar="USD",
+                       help="USD per million input tokens (overrides the price table)")
+    group.add_argument("--price-out", type=bounded_float(0, 1e6), default=None, metavar="USD",
+                       help="USD per million output tokens (overrides the price table)")
+
+
+SIM_OPTIONS = ("error_rate", "error_kinds", "wrong_answers", "hard_steps", "hard_error_rate", "latency", "latency_spread")
+
+
+def add_sim_options(parser: argparse.ArgumentParser) -> None:
+    """The simulated model's options; each defaults to None, so that what was given is known."""
+    sim = parser.add_argument_group(f"the simulated model (--model {SIM_MODEL})")
+    sim.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the simulated model (default 0)")
+    sim.add_argument("--error-rate", type=bounded_float(0, 1), default=None, metavar="P",
+                     help="chance a sample is wrong in any way (default 0.0022, the paper's gpt-4.1-mini)")
+    sim.add_argument("--error-kinds", type=error_kinds, default=None, metavar="KIND=W,...",
+                     help="weights of wrong_move, wrong_state, malformed, overlong "
+                          "(default wrong_move=0.45,wrong_state=0.25,malformed=0.2,overlong=0.1)")
+    sim.add_argument("--wrong-answers", choices=("spread", "same"), default=None,
+                     help="'same': a step's wrong votes are all one answer (the gambler's-ruin case); "
+                          "'spread' (default): they scatter over several")
+    sim.add_argument("--hard-steps", type=step_list, default=None, metavar="S1,S2,...",
+                     help="steps on which the model errs at --hard-error-rate (correlated hard steps)")
+    sim.add_argument("--hard-error-rate", type=bounded_float(0, 1), default=None, metavar="P",
+                     help="error rate on the hard steps (default 0.5)")
+    sim.add_argument("--latency", type=bounded_float(0, 600), default=None, metavar="SECONDS",
+                     help="median reply time of the simulated model (default 0: instant)")
+    sim.add_argument("--latency-spread", type=bounded_float(0, 5), default=None, metavar="SIGMA",
+                     help="log-normal spread of the reply time (default 0: fixed)")
+
+
+def add_server_options(group: Any) -> None:
+    """How to reach an OpenAI-compatible server; each defaults to None, so that a resumed run
+    keeps its recorded option wherever none is given anew."""
+    group.add_argument("--base-url", default=None, metavar="URL",
+                       help="the server, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL, then OpenAI); "
+                            "a local server needs no key")
+    group.add_argument("--api-key-env", default=None, metavar="VAR",
+                       help="environment variable holding the API key (default OPENAI_API_KEY); "
+                            "the key itself is never a flag and never written anywhere")
+    group.add_argument("--concurrency", type=bounded_int(1, 1024), default=None, metavar="C",
+                       help="requests in flight at most, across the run (default 16)")
+    group.add_argument("--timeout", type=bounded_float(0.1, 3600), default=None, metavar="SECONDS",
+                       help="seconds a request may take before it is retried (default 60)")
+    group.add_argument("--retries", type=bounded_int(0, 100), default=None, metavar="N",
+                       help="retries of a failed request: 429, 5xx, timeouts, bad bodies (default 8)")
+    group.add_argument("--no-temperature", action="store_true", default=None,
+                       help="send no temperature (reasoning models reject one)")
+    group.add_argument("--token-param", choices=("max_tokens", "max_completion_tokens"), default=None,
+                       help="the name the token limit is sent under (default max_tokens; reasoning models want "
+                            "max_completion_tokens)")
+
+
+def add_record_options(parser: argparse.ArgumentParser) -> None:
+    """Recording options of ``solve``."""
+    group = parser.add_argument_group("recording")
+    group.add_argument("--record", type=Path, default=None, metavar="FILE",
+                       help="record every sample to FILE (SQLite; must not exist) for resume and replay")
+    group.add_argument("--keep-text", action="store_true",
+                       help="keep every reply's text (default: red-flagged and minority replies only)")

@@ -1,0 +1,101 @@
+"""Parsed options made into the engine's objects: the run's settings, the sampler and its prices."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.cli.args import SIM_OPTIONS, UsageError
+from engine.models.factory import ServerOptions, is_simulated, make_sampler
+from engine.models.pricing import Pricing, pricing_for
+from engine.models.sampler import Sampler
+from engine.models.sim import SimConfig
+from engine.run.config import RunConfig
+from engine.voting.calibrate import Calibration
+
+
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """The run's settings from the parsed options; ``--k auto`` is resolved here."""
+    if args.k == "auto":
+        if args.calibration is None:
+            raise UsageError("--k auto needs --calibration FILE (made by 'maker calibrate --out FILE')")
+        args.k = Calibration.load(args.calibration).k_for(args.disks, args.target)
+    elif args.calibration is not None:
+        raise UsageError("--calibration is for --k auto")
+    if args.max_votes < args.k:
+        raise UsageError(f"--max-votes ({args.max_votes}) must be at least --k ({args.k})")
+    return RunConfig(
+        disks=args.disks,
+        k=args.k,
+        max_tokens=args.max_tokens,
+        first_temperature=args.first_temperature,
+        temperature=args.temperature,
+        max_votes_per_step=args.max_votes,
+        parallel=args.parallel,
+        stop_on_error=args.stop_on_error,
+        budget_usd=args.budget_usd,
+    )
+
+
+def sim_config(args: argparse.Namespace) -> SimConfig:
+    """The simulated model's settings from the parsed options (defaults where none were given)."""
+    given: dict[str, Any] = {"seed": args.seed}
+    names = {"latency": "latency_s"}
+    for option in SIM_OPTIONS:
+        value = getattr(args, option)
+        if value is not None:
+            given[names.get(option, option)] = value
+    try:
+        return SimConfig(**given)
+    except ValidationError as exc:
+        raise UsageError(exc.errors()[0]["msg"]) from None
+
+
+def server_options(args: argparse.Namespace) -> ServerOptions:
+    """The server options given on the command line, and only those (the rest keep defaults)."""
+    given = {
+        "base_url": args.base_url,
+        "api_key_env": args.api_key_env,
+        "concurrency": args.concurrency,
+        "timeout_s": args.timeout,
+        "max_retries": args.retries,
+        "send_temperature": False if args.no_temperature else None,
+        "token_parameter": args.token_param,
+    }
+    return ServerOptions(**{name: value for name, value in given.items() if value is not None})
+
+
+def sampler_and_prices(args: argparse.Namespace) -> tuple[Sampler, Pricing | None]:
+    """The sampler the options name, with its prices."""
+    if is_simulated(args.model):
+        sampler = make_sampler(args.model, sim=sim_config(args))
+    else:
+        given = [f"--{option.replace('_', '-')}" for option in SIM_OPTIONS if getattr(args, option) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply to the simulated model (--model sim)")
+        sampler = make_sampler(args.model, server=server_options(args))
+    pricing = prices(args, args.model)
+    if vars(args).get("budget_usd") is not None and pricing is None:
+        raise UsageError(f"--budget-usd needs prices: {args.model!r} has none in the table; give --price-in and --price-out")
+    return sampler, pricing
+
+
+def prices(args: argparse.Namespace, model: str) -> Pricing | None:
+    """The price table's prices for ``model``, with --price-in and --price-out over them."""
+    table = pricing_for(model)
+    if args.price_in is None and args.price_out is None:
+        return table
+    if table is None and (args.price_in is None or args.price_out is None):
+        raise UsageError(f"model {model!r} has no price in the table: give both --price-in and --price-out")
+    base = table or Pricing(0.0, 0.0)
+    return Pricing(
+        args.price_in if args.price_in is not None else base.input_usd_per_m,
+        args.price_out if args.price_out is not None else base.output_usd_per_m,
+    )
+
+
+def expected_votes(args: argparse.Namespace) -> float | None:
+    """The gambler's-ruin votes per step for the simulated model's configured error rate."""
+    return sim_config(args).expected_votes(args.k) if is_simulated(args.model) else None

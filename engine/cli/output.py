@@ -1,0 +1,62 @@
+"""How the command line writes figures: a run's summary, dollars and long durations."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from engine.run.summary import RunSummary
+
+
+def usd(value: float | None) -> str:
+    """Dollars for a table: ``-`` when unknown, thousands as ``$12.3K``."""
+    if value is None:
+        return "-"
+    return f"${value / 1000:,.1f}K" if value >= 1000 else f"${value:,.2f}"
+
+
+def long_duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def figures_table() -> Table:
+    """Two columns, a dim label and its figure, with no frame."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="dim")
+    table.add_column()
+    return table
+
+
+def flags_text(red_flags: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in red_flags.items() if count) or "none"
+
+
+def print_summary(summary: RunSummary, console: Console, expected: float | None = None) -> None:
+    """A run's summary as a small table."""
+    style = "green" if summary.solved else "red"
+    console.print(f"[bold {style}]{summary.message}[/]", highlight=False)
+    table = figures_table()
+    table.add_row("model", summary.model)
+    table.add_row("disks, k", f"{summary.disks}, {summary.k}")
+    table.add_row("steps decided", f"{summary.steps:,} of {summary.total_steps:,}")
+    table.add_row("audit errors", f"[red]{summary.errors}[/]" if summary.errors else "0")
+    votes = f"{summary.samples:,} ({summary.samples_per_step:.4f} per step"
+    votes += f"; formula {expected:.4f})" if expected is not None else ")"
+    table.add_row("valid votes", votes)
+    table.add_row("red flags", flags_text(summary.red_flags))
+    table.add_row("cancelled", f"{summary.cancelled:,}")
+    table.add_row("steps over k votes", f"{summary.steps_over_k:,}")
+    estimated = f" ({summary.usage_estimated:,} replies without usage: estimated)" if summary.usage_estimated else ""
+    table.add_row("tokens in / out", f"{summary.tokens_in:,} / {summary.tokens_out:,}{estimated}")
+    table.add_row("cost", "unknown (no price)" if summary.cost_usd is None else f"${summary.cost_usd:,.2f}")
+    if summary.transport_errors:
+        retried = ", ".join(f"{kind} {count:,}" for kind, count in sorted(summary.transport_errors.items()))
+        table.add_row("retried", retried)
+    table.add_row("wall time", f"{summary.wall_s:,.1f} s")
+    console.print(table)

@@ -1,0 +1,112 @@
+"""``maker info``, ``maker export`` and ``maker revote``: what a recording holds, read-only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from engine.cli.args import EXIT_OK, UsageError, bounded_int, k_list
+from engine.cli.output import figures_table, flags_text
+from engine.recording.export import write_jsonl
+from engine.recording.info import describe
+from engine.recording.reader import Recording
+from engine.recording.revote import revote
+
+
+def add_parsers(commands: Any) -> None:
+    info = commands.add_parser("info", help="what a recording holds", description="Summarise a recording.")
+    info.add_argument("file", type=Path, metavar="FILE", help="the recording")
+    info.add_argument("--json", action="store_true", help="print a JSON object")
+
+    export = commands.add_parser(
+        "export", help="a recording as JSON lines", description="Write a recording as one JSON line per step."
+    )
+    export.add_argument("file", type=Path, metavar="FILE", help="the recording")
+    export.add_argument("--jsonl", action="store_true", required=True, help="JSON lines (the only format)")
+    export.add_argument("--out", type=Path, default=None, metavar="PATH", help="write here instead of stdout")
+
+    parser = commands.add_parser(
+        "revote", help="decide a recording's steps again under another k",
+        description="Decide every recorded step again from its recorded samples, in recorded order, under "
+        "another k (and token limit): how many steps decide differently, how many would need samples "
+        "never drawn, and the samples and cost that k would have used.",
+    )
+    parser.add_argument("file", type=Path, metavar="FILE", help="the recording")
+    parser.add_argument("--k", type=k_list, required=True, metavar="K", help="a margin, or several: 3, 1,2,3 or 1-5")
+    parser.add_argument("--max-tokens", type=bounded_int(1), default=None, metavar="T",
+                        help="token limit for the too_long flag (default: the recording's)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list, one object per k")
+
+
+def info(args: argparse.Namespace) -> int:
+    """Summarise a recording."""
+    with Recording.open(args.file) as recording:
+        facts = describe(recording)
+    if args.json:
+        print(json.dumps(facts))
+        return EXIT_OK
+    table = figures_table()
+    state = "complete" if facts["complete"] else f"resumable ({facts['last_stop'] or 'interrupted'})"
+    table.add_row("recording", f"{facts['path']} ({state})")
+    table.add_row("model", facts["model"] + (f" at {facts['base_url_host']}" if facts["base_url_host"] else ""))
+    table.add_row("disks, k", f"{facts['disks']}, {facts['k']}")
+    table.add_row("steps recorded", f"{facts['steps_recorded']:,} of {facts['total_steps']:,}")
+    table.add_row("audit errors", str(facts["errors"]))
+    table.add_row("valid votes", f"{facts['samples']:,}")
+    table.add_row("red flags", flags_text(facts["red_flags"]))
+    table.add_row("cancelled", f"{facts['cancelled']:,}")
+    table.add_row("undecided attempts", str(facts["undecided_attempts"]))
+    table.add_row("tokens in / out", f"{facts['tokens_in']:,} / {facts['tokens_out']:,}")
+    table.add_row("cost", "unknown (no price)" if facts["cost_usd"] is None else f"${facts['cost_usd']:,.2f}")
+    if facts["last_message"]:
+        table.add_row("last stop", facts["last_message"])
+    Console().print(table)
+    return EXIT_OK
+
+
+def export(args: argparse.Namespace) -> int:
+    """One JSON line per recorded step."""
+    with Recording.open(args.file) as recording:
+        if args.out is None:
+            write_jsonl(recording, sys.stdout)
+            return EXIT_OK
+        if args.out.exists():
+            raise UsageError(f"{args.out} already exists")
+        try:
+            with open(args.out, "x", encoding="utf-8") as handle:
+                write_jsonl(recording, handle)
+        except BaseException:
+            args.out.unlink(missing_ok=True)  # no half-written export is left behind
+            raise
+    return EXIT_OK
+
+
+def revote_command(args: argparse.Namespace) -> int:
+    """Decide the recorded steps again under each requested k."""
+    with Recording.open(args.file) as recording:
+        results = [revote(recording, k, args.max_tokens) for k in args.k]
+    if args.json:
+        print(json.dumps([result.model_dump() for result in results]))
+        return EXIT_OK
+    table = Table(title=f"{args.file}: {results[0].steps:,} steps re-decided from their recorded samples",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("k", "same", "different", "wrong", "needs more", "votes", "red flags", "cost"):
+        table.add_column(name, justify="right")
+    for result in results:
+        table.add_row(
+            str(result.k), f"{result.decided_same:,}", f"{result.decided_differently:,}", f"{result.wrong:,}",
+            f"{result.needs_undrawn_samples:,}", f"{result.votes:,}", f"{result.red_flags:,}",
+            "unknown" if result.cost_usd is None else f"${result.cost_usd:,.4f}",
+        )
+    console = Console()
+    console.print(table)
+    console.print("needs more: steps the recorded samples do not decide under that k (samples never drawn)",
+                  style="dim")
+    return EXIT_OK

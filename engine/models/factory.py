@@ -1,0 +1,117 @@
+"""Build a sampler from a model's name: the only place that tells the simulated model from a served one.
+
+``sim`` is the seeded simulated model in this process; any other name is asked of an
+OpenAI-compatible server through the ``openai`` SDK (imported only then). A recording keeps a
+sampler's :meth:`~engine.models.sampler.Sampler.settings`, from which :func:`rebuild_sampler`
+makes it again on resume.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.models.sampler import ModelError, Sampler
+from engine.models.sim import SIM_MODEL, SimConfig, SimulatedLLM
+
+
+class ModelSetupError(ModelError):
+    """The options cannot make a sampler (no key, a bad address, simulated-model options for a
+    served model): the user's input, so one line and exit 2."""
+
+    usage = True
+
+
+class ServerOptions(BaseModel):
+    """How to reach an OpenAI-compatible server. The key is read from the environment variable
+    ``api_key_env`` names; it is never an option and never written down."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = Field(16, ge=1)
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(8, ge=0)
+    send_temperature: bool = True
+    token_parameter: str = "max_tokens"
+
+
+def is_simulated(model: str) -> bool:
+    """True for the simulated model's name."""
+    return model == SIM_MODEL
+
+
+def make_sampler(model: str, *, sim: SimConfig | None = None, server: ServerOptions | None = None) -> Sampler:
+    """The simulated model for ``sim``'s name, else a served model reached with ``server``."""
+    if is_simulated(model):
+        return SimulatedLLM(sim or SimConfig())
+    if sim is not None:
+        raise ModelSetupError("simulated-model options only apply to the simulated model (--model sim)")
+    return _served(model, server or ServerOptions())
+
+
+def rebuild_sampler(model: str, settings: dict[str, Any], first_step: int, server: ServerOptions | None) -> Sampler:
+    """A recorded run's sampler again, to go on from ``first_step``.
+
+    The simulated model takes its recorded configuration and the random stream of ``first_step``,
+    so the resumed part does not repeat the first part's draws. A served model takes its recorded
+    request options, with ``server``'s in place of any given anew.
+    """
+    if settings.get("kind") == SIM_MODEL:
+        try:
+            config = SimConfig.model_validate({key: value for key, value in settings.items() if key != "kind"})
+        except ValidationError as exc:
+            raise ModelSetupError(f"the recorded simulated model is invalid ({exc.errors()[0]['msg']})") from None
+        return SimulatedLLM(config, stream=first_step)
+    if settings.get("kind") != "openai":
+        raise ModelSetupError(f"the recorded model {model!r} cannot be rebuilt here")
+    recorded = ServerOptions(
+        base_url=settings.get("base_url"),
+        api_key_env=settings.get("api_key_env", "OPENAI_API_KEY"),
+        concurrency=settings.get("concurrency", 16),
+        timeout_s=settings.get("timeout_s", 60.0),
+        send_temperature=settings.get("send_temperature", True),
+        token_parameter=settings.get("token_parameter", "max_tokens"),
+    )
+    given = server.model_dump(exclude_unset=True) if server is not None else {}
+    return _served(settings.get("model", model), recorded.model_copy(update=given))
+
+
+def expected_votes(settings: dict[str, Any], k: int) -> float | None:
+    """Valid votes per step the gambler's-ruin formula gives for a simulated model's configured
+    error rate; None for a served model, whose error rate is not known in advance."""
+    if settings.get("kind") != SIM_MODEL:
+        return None
+    try:
+        return SimConfig.model_validate({key: value for key, value in settings.items() if key != "kind"}).expected_votes(k)
+    except ValidationError:
+        return None
+
+
+def _served(model: str, server: ServerOptions) -> Sampler:
+    base_url = server.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise ModelSetupError(f"--base-url {base_url!r} is not an http(s) URL")
+    api_key = os.environ.get(server.api_key_env)
+    if not api_key:
+        if base_url is None:
+            raise ModelSetupError(
+                f"set ${server.api_key_env} to your OpenAI API key (or name another variable with --api-key-env)"
+            )
+        api_key = "no-key"  # local servers (vLLM, Ollama, llama.cpp) usually ask for none
+    from engine.models.openai_sampler import OpenAISampler  # the SDK loads only for served models
+
+    return OpenAISampler(
+        model,
+        api_key=api_key,
+        base_url=base_url,
+        concurrency=server.concurrency,
+        timeout_s=server.timeout_s,
+        max_retries=server.max_retries,
+        send_temperature=server.send_temperature,
+        token_parameter=server.token_parameter,
+        key_source=server.api_key_env,
+    )

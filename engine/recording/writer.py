@@ -1,0 +1,282 @@
+"""Writing a recording: the recorder listens to a run's decisions and keeps every sample.
+
+The engine's thread encodes each decided step, seals a block every 256 steps, and writes and
+commits sealed blocks at least every ``flush_interval_s``. When a step takes longer than that (a
+slow model), a guard thread seals and commits what was decided meanwhile, so decided steps never
+wait more than about a second to become durable. A write that fails (a full disk) stops the run
+with the reason ``recording_error``; every step committed before it stays, ready to resume.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from engine.recording.codec import PLAIN_HEADER, encode_step, pack_move, pack_state
+from engine.recording.format import (
+    APPLICATION_ID,
+    BLOCK_STEPS,
+    FLUSH_INTERVAL_S,
+    SCHEMA,
+    SCHEMA_VERSION,
+    RecordingError,
+    RecordingMeta,
+    check_file,
+)
+from engine.run.config import Checkpoint
+from engine.run.events import Event, RunFinished, StepDecided, StepUndecided
+from engine.run.failures import StopRun
+from engine.run.runner import Runner
+from engine.run.totals import Totals, totals_to_json
+from engine.task.hanoi import Move, State
+from engine.task.parser import Answer
+
+
+class RecordingWriteError(RecordingError, StopRun):
+    """The recording could not be written: the run stops, keeping what is durable."""
+
+    reason = "recording_error"
+
+
+class _Block:
+    """The steps recorded since the last sealed block, with their own totals."""
+
+    __slots__ = ("first_step", "state", "previous_move", "after", "records", "texts", "totals")
+
+    def __init__(self, first_step: int, state: State, previous_move: Move | None) -> None:
+        self.first_step, self.state, self.previous_move = first_step, state, previous_move
+        self.after: Answer | None = None
+        """The last recorded step's winner: the state and move the next block starts from."""
+        self.records: list[bytes] = []
+        self.texts: list[tuple[int, int, int, bytes]] = []
+        self.totals = Totals()
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.first_step,
+            self.first_step + len(self.records) - 1,
+            pack_state(self.state),
+            pack_move(self.previous_move),
+            totals_to_json(self.totals),
+            b"".join(self.records),
+        )
+
+
+class Recorder:
+    """Writes a run's events into a recording; :meth:`attach` it to a runner before the run."""
+
+    def __init__(
+        self, path: Path, meta: RecordingMeta, start: Checkpoint, *, append: bool = False,
+        flush_interval_s: float = FLUSH_INTERVAL_S,
+    ) -> None:
+        self.path = Path(path)
+        self.meta = meta
+        self._flush_interval_s = flush_interval_s
+        self._keep_text = meta.keep_text
+        self._connection = _open_for_writing(self.path, create=not append)
+        self._lock_file = _lock(self.path)
+        self._write_meta()
+        (self._attempts,) = self._connection.execute("SELECT COALESCE(MAX(attempt), 0) FROM undecided").fetchone()
+        self._k = meta.k_at(start.step)
+        self._texts: list[tuple[int, bytes]] = []
+        self._lock = threading.Lock()
+        self._acquire, self._release = self._lock.acquire, self._lock.release
+        self._block = _Block(start.step, start.state, start.previous_move)
+        self._durable = start.step - 1
+        """The last step committed to the file."""
+        self._sealed: list[_Block] = []
+        self._undecided: list[tuple[Any, ...]] = []
+        self._undecided_texts: list[tuple[int, int, int, bytes]] = []
+        self._committed = time.monotonic()
+        self._closed = threading.Event()
+        self._error: BaseException | None = None
+        self._guard = threading.Thread(target=self._guard_loop, name="maker-recorder", daemon=True)
+        self._guard.start()
+
+    def attach(self, runner: Runner) -> None:
+        """Subscribe to a runner's decisions (each with its samples)."""
+        runner.subscribe_decisions(self.on_decision)
+
+    # -- the listener (engine thread) -----------------------------------------------------------
+
+    def on_decision(self, event: Event) -> None:
+        """The listener for decided and undecided steps and the end of the run."""
+        kind = event.__class__
+        if kind is StepDecided:
+            if self._error is not None:
+                raise self._failure()
+            (step, answer, winner_votes, votes, red_flags, cancelled, candidates, _, correct, _, _, samples) = event  # type: ignore[misc]
+            record = None
+            rare = False
+            # Most steps of a simulated run are one correct reply drawn votes times, with no red flag
+            # and nothing cancelled: record them here as encode_step would, at a fraction of its cost.
+            if correct and candidates == 1 and not (red_flags or cancelled or self._keep_text):
+                first = samples[0][3]
+                if samples[0][0] == 0 and first is not None and not first.latency_s and first.finish_reason != "length":
+                    for sample in samples:
+                        if sample[3] is not first:
+                            break
+                    else:
+                        move = answer.move
+                        tokens_in, tokens_out = first.tokens_in * votes, first.tokens_out
+                        record = PLAIN_HEADER(votes, (move[0] << 4) | (move[1] << 2) | move[2], tokens_in, tokens_out)
+                        tokens_out *= votes
+            if record is None:
+                record, votes, tokens_in, tokens_out = encode_step(
+                    event.state, answer, correct, samples, self._keep_text, self._texts  # type: ignore[union-attr]
+                )
+                rare = bool(cancelled or red_flags or self._texts)
+            self._acquire()  # cheaper than `with`; the guard thread may be sealing
+            try:
+                block = self._block
+                block.records.append(record)
+                block.after = answer
+                totals = block.totals
+                totals.tokens_in += tokens_in
+                totals.tokens_out += tokens_out
+                totals.count_decision(step, votes, winner_votes, correct, self._k)
+                if rare:
+                    self._rare(block, event)  # type: ignore[arg-type]
+                if len(block.records) >= BLOCK_STEPS:
+                    self._seal()
+                    if time.monotonic() - self._committed >= self._flush_interval_s:
+                        self._write()
+            finally:
+                self._release()
+        elif kind is StepUndecided:
+            self._undecided_step(event)  # type: ignore[arg-type]
+        elif kind is RunFinished:
+            summary = event.summary  # type: ignore[union-attr]
+            self.meta.last_stop, self.meta.last_message = summary.stopped, summary.message
+
+    def _rare(self, block: _Block, event: StepDecided) -> None:
+        """Count what most steps lack: cancellations, red flags, kept texts. Hold the lock."""
+        block.totals.cancelled += event.cancelled
+        red_flags = block.totals.red_flags
+        for _, _, outcome, _ in event.samples:
+            if outcome is not None and outcome.__class__ is not Answer:
+                red_flags[outcome] += 1  # type: ignore[index]
+        block.texts.extend((event.step, 0, position, text) for position, text in self._texts)
+        self._texts.clear()
+
+    def _seal(self) -> None:
+        """Close the current block, if it holds steps, and open the next one. Hold the lock."""
+        block = self._block
+        if block.after is not None:
+            block.totals.steps = len(block.records)
+            self._sealed.append(block)
+            self._block = _Block(block.first_step + len(block.records), block.after.state, block.after.move)
+
+    def _undecided_step(self, event: StepUndecided) -> None:
+        leader = event.ranked[0][0] if event.ranked else None
+        texts: list[tuple[int, bytes]] = []
+        record, *_ = encode_step(event.state, leader, False, event.samples, self._keep_text, texts)
+        with self._lock:
+            self._attempts += 1
+            self._undecided.append(
+                (self._attempts, event.step, pack_state(event.state), pack_move(event.previous_move), record)
+            )
+            self._undecided_texts.extend((event.step, self._attempts, index, text) for index, text in texts)
+
+    def _failure(self) -> RecordingWriteError:
+        saved = f"steps 1 to {self._durable:,} are saved" if self._durable else "no step was saved"
+        return RecordingWriteError(f"cannot write {self.path}: {self._error}; {saved} (resume with: maker resume {self.path})")
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _guard_loop(self) -> None:
+        """Commit what a slow step left waiting; idle while the engine commits on its own."""
+        while not self._closed.wait(max(self._flush_interval_s / 2, 0.01)):
+            if time.monotonic() - self._committed < self._flush_interval_s:
+                continue
+            with self._lock:
+                self._seal()
+                self._write()
+
+    def _write(self) -> None:
+        """Insert the sealed blocks and undecided attempts in one transaction. Hold the lock."""
+        if self._error is not None:
+            return  # the run stops at its next step; nothing more is written
+        sealed, self._sealed = self._sealed, []
+        undecided, self._undecided = self._undecided, []
+        texts = [text for block in sealed for text in block.texts] + self._undecided_texts
+        self._undecided_texts = []
+        self._committed = time.monotonic()
+        if not (sealed or undecided or texts):
+            return
+        try:
+            with self._connection:
+                self._connection.executemany("INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?)", [b.row() for b in sealed])
+                self._connection.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?)", texts)
+                self._connection.executemany("INSERT INTO undecided VALUES (?, ?, ?, ?, ?)", undecided)
+        except sqlite3.Error as exc:  # the engine thread raises it at the next step
+            self._error = exc
+            return
+        if sealed:
+            self._durable = sealed[-1].first_step + len(sealed[-1].records) - 1
+
+    def _write_meta(self) -> None:
+        with self._connection:
+            self._connection.execute("INSERT OR REPLACE INTO meta VALUES ('recording', ?)", (self.meta.model_dump_json(),))
+
+    def close(self) -> None:
+        """Write everything pending and the metadata; leave the file as a plain (non-WAL) database."""
+        self._closed.set()
+        self._guard.join()
+        try:
+            with self._lock:
+                self._seal()
+                self._write()
+            self._write_meta()
+        except sqlite3.Error as exc:
+            self._error = self._error or exc
+        try:
+            # Readers of a finished recording then need no WAL files (and leave none behind).
+            self._connection.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.Error:
+            pass  # another connection still reads it: the WAL stays, the data is the same
+        finally:
+            self._connection.close()
+            self._lock_file.close()
+        if self._error is not None:
+            raise self._failure()
+
+
+def _open_for_writing(path: Path, create: bool) -> sqlite3.Connection:
+    """A connection in WAL mode; a new file gets its schema and maker's marks first, written
+    straight into the main file so that even a crashed recording's header says what it is."""
+    if create:
+        if path.exists():
+            raise RecordingError(f"{path} already exists: resume it with 'maker resume {path}' or choose another name")
+        if not path.parent.is_dir():
+            raise RecordingError(f"cannot create {path}: no directory {path.parent}")
+    else:
+        check_file(path)
+    try:
+        connection = sqlite3.connect(path, check_same_thread=False)
+        if create:
+            connection.executescript(SCHEMA)
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            connection.commit()
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        return connection
+    except (sqlite3.Error, ValueError) as exc:
+        raise RecordingError(f"cannot open {path} for writing: {exc}") from None
+
+
+def _lock(path: Path) -> IO[bytes]:
+    """An exclusive advisory lock on the recording: one writer at a time."""
+    import fcntl
+
+    handle = open(path, "rb")  # noqa: SIM115 - held for the recorder's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise RecordingError(f"{path} is being written by another maker process") from None
+    return handle

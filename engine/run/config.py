@@ -1,0 +1,65 @@
+"""A run's settings, where it goes on from, and the reasons it can end."""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engine.task.hanoi import MAX_DISKS, Move, State, start_state
+
+StopReason = Literal[
+    "solved",
+    "finished",
+    "undecided",
+    "audit_error",
+    "stopped",
+    "budget",
+    "sampler_error",
+    "recording_error",
+    "listener_error",
+    "internal_error",
+]
+"""Why a run ended: it solved the tower; it decided every step but some wrong; a step hit its cap;
+the audit stopped it (``stop_on_error``); the user stopped it; the budget did; the model failed;
+the recording could not be written; a listener failed; or the engine itself did."""
+
+
+class RunConfig(BaseModel):
+    """The settings of a run; a recording stores them so the run can be resumed or replayed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    disks: int = Field(20, ge=1, le=MAX_DISKS)
+    k: int = Field(3, ge=1)
+    max_tokens: int = Field(750, ge=1)
+    """Replies cut at or running past this many output tokens are red-flagged ``too_long``."""
+    first_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    max_votes_per_step: int = Field(50, ge=1)
+    """Valid votes after which a step without a winner ends the run as undecided."""
+    max_red_flags_per_step: int = Field(200, ge=1)
+    """Red flags after which a step ends the run as undecided (the model cannot answer it)."""
+    parallel: int | None = Field(None, ge=1)
+    """Samples sent at the start of a step; default k. More than k cuts latency but may waste some."""
+    stop_on_error: bool = False
+    budget_usd: float | None = Field(None, gt=0)
+    """Stop before a sample could take the run's spend past this (needs prices)."""
+
+    @model_validator(mode="after")
+    def _cap_allows_a_decision(self) -> RunConfig:
+        if self.max_votes_per_step < self.k:
+            raise ValueError(f"max_votes_per_step ({self.max_votes_per_step}) must be at least k ({self.k})")
+        return self
+
+
+class Checkpoint(NamedTuple):
+    """Where a run goes on from: the next step, the state it is shown and the move before it."""
+
+    step: int
+    state: State
+    previous_move: Move | None
+
+    @classmethod
+    def start(cls, disks: int) -> Checkpoint:
+        return cls(1, start_state(disks), None)

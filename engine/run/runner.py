@@ -1,0 +1,347 @@
+"""The MAKER run: one micro-agent per move, first-to-ahead-by-k voting, red flags, audit.
+
+For each step the runner builds the prompt from the previous step's *voted* move and state, lets
+a sampling loop (:mod:`engine.run.sampling`) vote on the replies, and moves on with the winner.
+The simulator audits each decided step against the strategy's answer for the state the agent was
+shown; it reports a mismatch and never repairs the state. A run ends solved, finished with errors,
+undecided, stopped (by the user, the budget or the audit) or failed, each failure with its own
+reason (:mod:`engine.run.failures`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from engine.models.pricing import Pricing
+from engine.models.sampler import ModelError, Sampler
+from engine.run.config import Checkpoint, RunConfig, StopReason
+from engine.run.control import RunControl
+from engine.run.events import Listener, RunFinished, StepDecided, StepStarted, StepUndecided
+from engine.run.failures import ListenerFailed, SamplerFailed, StopRun, describe, write_crash_log
+from engine.run.judge import Judge
+from engine.run.listeners import Listeners, emit
+from engine.run.sampling import Budget, Undecided, vote_now, vote_waiting
+from engine.run.summary import RunSummary, UndecidedStep, explain_undecided, format_answer_short
+from engine.run.totals import Totals
+from engine.task.hanoi import (
+    Move,
+    State,
+    apply_move,
+    goal_state,
+    is_legal,
+    optimal_move,
+    state_before_step,
+    strategy_move,
+    total_steps,
+)
+from engine.task.parser import Answer, RedFlag
+from engine.task.prompt import PromptBuilder
+from engine.voting.forecast import Forecast, forecast
+
+FORECAST_MARKS = (0.01, 0.10, 0.25, 0.50, 0.75)
+CLOSE_TIMEOUT_S = 1.0
+"""How long the sampler may take to close its connections at the end of a run."""
+
+Ending = tuple[StopReason, str, UndecidedStep | None]
+
+
+class Runner:
+    """Runs MAKER over the Towers of Hanoi with one sampler, emitting events as it goes."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        sampler: Sampler,
+        *,
+        pricing: Pricing | None = None,
+        resume_from: Checkpoint | None = None,
+        control: RunControl | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        totals: Totals | None = None,
+    ) -> None:
+        if config.budget_usd is not None and pricing is None:
+            raise ValueError("a budget needs the model's prices")
+        self.config = config
+        self.sampler = sampler
+        self.pricing = pricing
+        self.checkpoint = resume_from or Checkpoint.start(config.disks)
+        self.control = control
+        self.clock = clock
+        self.totals = totals.copy() if totals is not None else Totals()
+        """Totals so far (a resumed run starts from the recording's); read them with :meth:`totals_now`."""
+        self.lock = threading.Lock()
+        """Held while the engine updates the totals and the position, and while a copy is taken."""
+        self.position = self.checkpoint
+        """The next step to decide, the state it shows and the move before it."""
+        self.listeners = Listeners()
+        self.judge = Judge(self.totals, self.lock, self.listeners, disks=config.disks,
+                           max_tokens=config.max_tokens, temperature=config.temperature)
+        self.budget = Budget(config.budget_usd, pricing, self.totals) if config.budget_usd and pricing else None
+        self.forecasts: list[Forecast] = []
+        """Forecasts kept at 1%, 10%, 25%, 50% and 75% of the run, to check them against the end."""
+        self.failure: BaseException | None = None
+        """What stopped a failed run: the model's exception, a listener's, or the engine's own."""
+        self.finished: RunSummary | None = None
+        """The summary, once the run has ended (read from any thread)."""
+        self.started_at: float | None = None
+        """When the run began, by the runner's clock; None before it has."""
+        self._steps_before = self.totals.steps
+        self._paused_at_start = 0.0
+        self._ended_at: float | None = None
+
+    # -- listeners ----------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener, *, samples: bool = False) -> None:
+        """Call ``listener`` with every step-level event, and with sample-level ones if ``samples``;
+        safe from another thread while the run goes on (see :mod:`engine.run.listeners`)."""
+        self.listeners.subscribe(listener, samples=samples)
+
+    def subscribe_samples(self, listener: Listener) -> None:
+        self.listeners.subscribe_samples(listener)
+
+    def subscribe_decisions(self, listener: Listener) -> None:
+        """Each decided or undecided step with its samples, and the end of the run."""
+        self.listeners.subscribe_decisions(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        self.listeners.unsubscribe(listener)
+
+    # -- reading the run from another thread ----------------------------------------------------
+
+    def totals_now(self) -> tuple[Totals, Checkpoint]:
+        """A consistent copy of the totals with the position they lead to (any thread)."""
+        with self.lock:
+            return self.totals.copy(), self.position
+
+    def cost_of(self, totals: Totals) -> float | None:
+        """USD of ``totals``' tokens, None when the model is unpriced."""
+        return None if self.pricing is None else self.pricing.cost(totals.tokens_in, totals.tokens_out)
+
+    def forecast(self, totals: Totals | None = None, elapsed_s: float | None = None,
+                 steps_timed: int | None = None) -> Forecast:
+        """The run's odds and remaining work for ``totals`` (default: a copy of the run's now); a
+        screen with its own clock passes the running time it measured and the steps it covers."""
+        if totals is None:
+            totals, _ = self.totals_now()
+        if elapsed_s is None:
+            elapsed_s = self.running_s()
+        return forecast(
+            steps_done=totals.steps,
+            total_steps=total_steps(self.config.disks),
+            k=self.config.k,
+            votes=totals.samples,
+            winner_votes=totals.winner_votes,
+            red_flags=totals.flagged,
+            cost_usd=self.cost_of(totals),
+            elapsed_s=elapsed_s,
+            steps_timed=totals.steps - self._steps_before if steps_timed is None else steps_timed,
+        )
+
+    def running_s(self) -> float | None:
+        """Seconds the run has been running, pauses left out; None before it starts."""
+        if self.started_at is None:
+            return None
+        now = self._ended_at if self._ended_at is not None else self.clock()
+        paused = self.control.paused_s() - self._paused_at_start if self.control is not None else 0.0
+        return max(0.0, now - self.started_at - paused)
+
+    # -- the run --------------------------------------------------------------------------------
+
+    async def run(self) -> RunSummary:
+        """Decide steps until the task is done, a step is undecided, the run is stopped, or it fails."""
+        self._paused_at_start = self.control.paused_s() if self.control is not None else 0.0
+        started = self.started_at = self.clock()
+        log_file = None
+        stop: asyncio.Future[None] | None = None
+        if self.control is not None and not self.sampler.completes_without_waiting:
+            stop = asyncio.ensure_future(self.control.stopped())
+        try:
+            ending = await self._start_and_run(stop)
+        except SamplerFailed as failure:
+            self.failure = cause = failure.__cause__ or failure
+            message = f"step {self.position.step}: the model failed: {describe_model(cause)}"
+            if not isinstance(cause, ModelError):  # a fault its code did not expect: keep the traceback
+                log_file = write_crash_log(cause, f"the model failed at {failure}")
+                message += _see(log_file)
+            ending = ("sampler_error", message, None)
+        except ListenerFailed as failure:
+            self.failure = cause = failure.__cause__ or failure
+            if isinstance(cause, StopRun):
+                ending = (cause.reason, f"step {self.position.step}: {cause}", None)
+            else:
+                log_file = write_crash_log(cause, f"a {failure} failed")
+                ending = ("listener_error", f"step {self.position.step}: a listener failed ({describe(cause)})"
+                          + _see(log_file), None)
+        except Exception as exc:  # the engine's own bug: keep what was decided, say where the trace is
+            self.failure = exc
+            log_file = write_crash_log(exc, "the engine failed")
+            ending = ("internal_error", f"step {self.position.step}: the engine failed ({describe(exc)})"
+                      + _see(log_file), None)
+        finally:
+            if stop is not None:
+                stop.cancel()
+            with contextlib.suppress(Exception):  # closing connections cannot change what was decided
+                await asyncio.wait_for(self.sampler.close(), CLOSE_TIMEOUT_S)
+        self._ended_at = self.clock()
+        summary = self._summary(*ending, self._ended_at - started, log_file)
+        self.finished = summary
+        with contextlib.suppress(ListenerFailed):  # the run is over: a listener cannot stop it again
+            emit(self.listeners.steps, RunFinished(summary))
+        return summary
+
+    async def _start_and_run(self, stop: asyncio.Future[None] | None) -> Ending:
+        """Start the sampler (a stop interrupts even that), then run the steps."""
+        if not await self._unless_stopped(self.sampler.start(), stop):
+            return "stopped", f"stopped by request before step {self.position.step}", None
+        return await self._run_steps(stop)
+
+    @staticmethod
+    async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Future[None] | None) -> bool:
+        """Await ``work`` unless a stop comes first (then cancel it); True when it finished."""
+        task = asyncio.ensure_future(work)
+        waiting = [task] if stop is None else [task, stop]
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            task.cancel()
+            return False
+        try:
+            task.result()
+        except Exception as exc:
+            raise SamplerFailed("start") from exc
+        return True
+
+    async def _run_steps(self, stop: asyncio.Future[None] | None) -> Ending:
+        config, totals, lock, judge, listeners = self.config, self.totals, self.lock, self.judge, self.listeners
+        disks, k, control, budget, sampler = config.disks, config.k, self.control, self.budget, self.sampler
+        builder = PromptBuilder(disks)
+        step, state, previous = self.checkpoint
+        on_path = state == state_before_step(step, disks) and (
+            previous == (optimal_move(step - 1, disks) if step > 1 else None)
+        )
+        immediate = sampler.completes_without_waiting
+        last = total_steps(disks)
+        next_forecast = self._next_forecast_step(step - 1)
+        while step <= last:
+            if control is not None and control.engaged:
+                if immediate:
+                    control.wait(step_start=True)
+                else:
+                    await control.gate(step_start=True)
+                if control.stop_requested:
+                    return "stopped", f"stopped by request before step {step}", None
+            messages = builder.messages(previous, state)
+            if budget is not None:
+                budget.set_prompt(messages, config.max_tokens)
+            if listeners.starts:
+                emit(listeners.starts, StepStarted(step, state, previous))
+            log = judge.log = [] if listeners.decisions_want_samples else None
+            # The auditor's answer for the state the agent is shown. On the optimal path it comes
+            # from the closed form; after a wrong decision, from the strategy applied to that state.
+            expected_move = optimal_move(step, disks) if on_path else strategy_move(state, previous, disks)
+            expected = None
+            if expected_move is not None and is_legal(state, expected_move):
+                expected = Answer(expected_move, apply_move(state, expected_move))
+            try:
+                if immediate:
+                    outcome = vote_now(judge, config, sampler, control, budget, step, messages)
+                else:
+                    outcome = await vote_waiting(judge, config, sampler, control, budget, step, messages, stop)
+            except Undecided as undecided:
+                return self._undecided(step, undecided, expected, state, previous)
+            tally, red_flags, cancelled = outcome
+            if tally is None:
+                if budget is not None and budget.hit:
+                    return "budget", budget.message(step), None
+                return "stopped", f"stopped by request during step {step}", None
+            answer: Answer = tally.leader  # type: ignore[assignment]
+            correct = answer == expected
+            votes = tally.total
+            lock.acquire()  # the totals and the position move together for the screen's copy
+            totals.count_decision(step, votes, tally.leader_votes, correct, k)
+            self.position = Checkpoint(step + 1, answer.state, answer.move)
+            lock.release()
+            if not correct:
+                on_path = False
+            if step == next_forecast:
+                self.forecasts.append(self.forecast())
+                next_forecast = self._next_forecast_step(step)
+            if listeners.steps:
+                emit(listeners.steps, StepDecided(
+                    step, answer, tally.leader_votes, votes, red_flags, cancelled, len(tally.counts),
+                    expected, correct, state, previous, () if log is None else tuple(log),
+                ))
+            previous, state = answer
+            step += 1
+            if not correct and config.stop_on_error:
+                want = "no legal move" if expected is None else format_answer_short(expected)
+                return "audit_error", (f"audit: step {step - 1} decided {format_answer_short(answer)} but the "
+                                       f"strategy gives {want}"), None
+        if totals.errors:
+            return "finished", f"all {last:,} steps decided, {totals.errors:,} of them wrong by the audit", None
+        if state != goal_state(disks):
+            return "finished", f"all {last:,} steps decided but the final state is not the goal", None
+        return "solved", f"solved: all {last:,} steps decided, zero audit errors", None
+
+    def _next_forecast_step(self, after: int) -> int:
+        """The next step at which the forecast is kept (1%, 10%, 25%, 50%, 75% of the run)."""
+        last = total_steps(self.config.disks)
+        marks = sorted({max(1, round(last * share)) for share in FORECAST_MARKS})
+        return next((mark for mark in marks if mark > after), last + 1)
+
+    def _undecided(
+        self, step: int, undecided: Undecided, expected: Answer | None, state: State, previous: Move | None
+    ) -> Ending:
+        message, detail = explain_undecided(step, undecided.tally, undecided.red_flags, expected)
+        log = self.judge.log
+        emit(self.listeners.steps, StepUndecided(
+            step, tuple(undecided.tally.ranked()), undecided.tally.total, undecided.red_flags, expected, message,
+            state, previous, () if log is None else tuple(log),
+        ))
+        return "undecided", message, detail
+
+    def _summary(self, stop: StopReason, message: str, undecided: UndecidedStep | None, wall_s: float,
+                 log_file: Path | None) -> RunSummary:
+        totals, _ = self.totals_now()
+        return RunSummary(
+            disks=self.config.disks,
+            k=self.config.k,
+            model=self.sampler.name,
+            steps=totals.steps,
+            total_steps=total_steps(self.config.disks),
+            errors=totals.errors,
+            solved=stop == "solved" and totals.errors == 0,
+            samples=totals.samples,
+            red_flags={flag.value: totals.red_flags.get(flag.value, 0) for flag in RedFlag},
+            cancelled=totals.cancelled,
+            tokens_in=totals.tokens_in,
+            tokens_out=totals.tokens_out,
+            cost_usd=self.cost_of(totals),
+            wall_s=round(wall_s, 3),
+            stopped=stop,
+            message=message,
+            first_error_step=totals.first_error_step,
+            steps_over_k=totals.steps_over_k,
+            samples_per_step=totals.samples / totals.steps if totals.steps else 0.0,
+            votes_histogram=dict(sorted(totals.votes_histogram.items())),
+            forecast=self.forecast(totals),
+            forecast_history=list(self.forecasts),
+            transport_errors=dict(self.sampler.transport_errors),
+            usage_estimated=self.sampler.usage_estimated,
+            undecided=undecided,
+            log_file=None if log_file is None else str(log_file),
+        )
+
+
+def describe_model(exc: BaseException) -> str:
+    """A model's fault in its own words (a :class:`ModelError` says it all), else with its type."""
+    return str(exc) if isinstance(exc, ModelError) else describe(exc)
+
+
+def _see(log_file: Path | None) -> str:
+    return f"; the traceback is in {log_file}" if log_file is not None else "; no log file could be written"

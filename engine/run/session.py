@@ -1,0 +1,117 @@
+"""A run with its sampler, control and (optionally) its recording: what the CLI and the TUI start.
+
+``new_session`` starts a run from settings; ``resume_session`` continues a recording from its last
+durable step with the recorded configuration (k may change).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.models.factory import ServerOptions, rebuild_sampler
+from engine.models.pricing import Pricing
+from engine.models.sampler import Sampler
+from engine.models.urls import host_of
+from engine.recording.format import RecordingError, recording_meta
+from engine.recording.reader import Recording
+from engine.recording.writer import Recorder
+from engine.run.config import RunConfig
+from engine.run.control import RunControl
+from engine.run.runner import Runner
+from engine.run.summary import RunSummary
+
+
+@dataclass
+class Session:
+    """A runner wired to its control and recorder; :meth:`run` closes the recording at the end."""
+
+    runner: Runner
+    control: RunControl
+    recorder: Recorder | None = None
+    summary: RunSummary | None = None
+    """How the run ended, once it has."""
+
+    async def run(self) -> RunSummary:
+        summary = await self.runner.run()
+        try:
+            self.close()
+        except RecordingError as exc:
+            if summary.stopped != "recording_error":  # the run went on; the last write did not
+                summary = summary.model_copy(update={
+                    "stopped": "recording_error",
+                    "message": f"{summary.message}; but the recording failed at the end: {exc}",
+                })
+        self.summary = summary
+        return summary
+
+    def close(self) -> None:
+        """Flush and close the recording (safe to call twice)."""
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.close()
+
+
+def new_session(
+    config: RunConfig,
+    sampler: Sampler,
+    pricing: Pricing | None,
+    *,
+    record: Path | None = None,
+    keep_text: bool = False,
+    control: RunControl | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Session:
+    """A fresh run, recorded to ``record`` when given (the file must not exist)."""
+    control = control or RunControl(clock=clock)
+    runner = Runner(config, sampler, pricing=pricing, control=control, clock=clock)
+    recorder = None
+    if record is not None:
+        meta = recording_meta(
+            config,
+            sampler.name,
+            sampler.settings(),
+            pricing=pricing,
+            keep_text=keep_text,
+            base_url_host=host_of(sampler.base_url),
+        )
+        recorder = Recorder(record, meta, runner.checkpoint)
+        recorder.attach(runner)
+    return Session(runner, control, recorder)
+
+
+def resume_session(
+    path: Path,
+    *,
+    k: int | None = None,
+    budget_usd: float | None = None,
+    control: RunControl | None = None,
+    server: ServerOptions | None = None,
+) -> Session:
+    """Continue a recording from its last durable step, appending to it.
+
+    The whole file is checked first: a damaged recording is refused and left as it is. The
+    sampler is rebuilt from the recorded settings (``server`` overrides a served model's).
+    """
+    with Recording.open(path) as recording:
+        recording.verify()
+        meta = recording.meta
+        if recording.complete:
+            raise RecordingError(f"{path}: the run is complete ({len(recording):,} steps); nothing to resume")
+        position = recording.position_before(len(recording) + 1)
+        totals = recording.totals()
+    config = meta.run if k is None else meta.run.model_copy(update={"k": k})
+    if budget_usd is not None:
+        config = config.model_copy(update={"budget_usd": budget_usd})
+    if config.max_votes_per_step < config.k:
+        raise RecordingError(f"k = {config.k} needs a vote cap of at least k (the recording's is {config.max_votes_per_step})")
+    sampler = rebuild_sampler(meta.model, meta.sampler, position.step, server)
+    if k is not None and k != meta.k_at(position.step):
+        meta.k_segments.append((position.step, k))
+    control = control or RunControl()
+    runner = Runner(config, sampler, pricing=meta.pricing, resume_from=position, control=control, totals=totals)
+    recorder = Recorder(path, meta, position, append=True)
+    recorder.attach(runner)
+    return Session(runner, control, recorder)

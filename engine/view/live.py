@@ -1,0 +1,164 @@
+"""Following a live run for a screen: snapshots pulled at the screen's own pace.
+
+A :class:`LiveView` follows a runner in one of two ways. In detail (paused, or at a pace a person
+can follow) it listens to the run's events in the engine's thread and does almost nothing per
+event: it keeps the current step's sample events in a list, the last decided step, and each
+decided step's spend in a hand-off queue. In summary (full speed, when steps fly by faster than
+any screen can show them) it listens to nothing, so the engine pays nothing. The UI thread calls
+:meth:`LiveView.snapshot` (at most 20 times a second): the totals and the position come from one
+copy taken under the runner's lock, so the numbers on screen always belong together. Only the UI
+thread writes the spend history and the cost series.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from engine.run.events import Event, StepDecided, StepStarted, StepUndecided
+from engine.run.runner import Runner
+from engine.run.totals import Totals
+from engine.task.hanoi import Move, State, total_steps
+from engine.view.snapshot import SPEND_HISTORY, Snapshot, Status, outcomes_of_events, tally, totals_fields
+
+COST_POINTS = 400
+"""Points the cost series keeps; older ones are thinned by half when it overflows."""
+
+
+class LiveView:
+    """Follows a runner for a screen; see the module docstring."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        expected_votes: float | None = None,
+    ) -> None:
+        self.runner = runner
+        self.expected_votes = expected_votes
+        config = runner.config
+        self._disks, self._k = config.disks, config.k
+        self._total = total_steps(config.disks)
+        position = runner.checkpoint
+        self._state: State = position.state
+        self._last_move: Move | None = position.previous_move
+        self._step = position.step
+        self._samples: list[Any] = []
+        self._decided: tuple[int, tuple[Any, ...]] | None = None
+        self._decided_spend: deque[float] = deque()
+        """Spend of each step decided in detail, handed from the engine's thread to the UI's."""
+        self._spend: deque[float] = deque(maxlen=SPEND_HISTORY)
+        totals, _ = runner.totals_now()
+        self._spent_before = self._spent(totals)
+        self._engine_spent = self._spent_before
+        self._cost_points: list[tuple[int, float]] = []
+        self._steps_at_start = totals.steps
+        self._detail = False
+        self._listener = self.on_step
+        self._sample_listener = self._samples.append
+        self.set_detail(True)
+
+    @property
+    def detail(self) -> bool:
+        return self._detail
+
+    def set_detail(self, on: bool) -> None:
+        """Follow the run event by event, or only read its position and totals (UI thread)."""
+        if on == self._detail:
+            return
+        self._detail = on
+        if on:
+            totals, position = self.runner.totals_now()
+            self._step = position.step
+            self._state, self._last_move = position.state, position.previous_move
+            self._engine_spent = self._spent_before = self._spent(totals)
+            del self._samples[:]
+            self._decided = None
+            self.runner.subscribe(self._listener)
+            self.runner.subscribe_samples(self._sample_listener)
+        else:
+            self.runner.unsubscribe(self._listener)
+            self.runner.unsubscribe(self._sample_listener)
+
+    def _spent(self, totals: Totals) -> float:
+        """USD so far, or tokens for an unpriced model."""
+        cost = self.runner.cost_of(totals)
+        return float(totals.tokens_in + totals.tokens_out) if cost is None else cost
+
+    def cost_series(self) -> list[tuple[int, float]]:
+        """(steps decided, cumulative spend), a point a snapshot, thinned to at most 400 (UI thread)."""
+        return list(self._cost_points)
+
+    def on_step(self, event: Event) -> None:
+        """Step-level events in detail, in the engine's thread."""
+        kind = event.__class__
+        if kind is StepStarted:
+            self._step = event.step  # type: ignore[union-attr]
+            del self._samples[:]
+        elif kind is StepDecided:
+            answer = event.answer  # type: ignore[union-attr]
+            self._decided = (event.step, tuple(self._samples))  # type: ignore[union-attr]
+            self._state, self._last_move = answer.state, answer.move
+            spent = self._spent(self.runner.totals)  # the engine's own thread reads its totals as they are
+            self._decided_spend.append(spent - self._engine_spent)
+            self._engine_spent = spent
+        elif kind is StepUndecided:
+            self._decided = (event.step, tuple(self._samples))  # type: ignore[union-attr]
+
+    def snapshot(self) -> Snapshot:
+        """The run as it is now (UI thread)."""
+        runner = self.runner
+        totals, position = runner.totals_now()
+        if self._detail:
+            step = self._step
+            samples = list(self._samples)
+            decided = self._decided
+            step_decided = False
+            if not samples and decided is not None:
+                step, samples, step_decided = decided[0], list(decided[1]), True
+            elif decided is not None and decided[0] == step:
+                step_decided = True
+            candidates, views = tally(outcomes_of_events(samples))
+            state, last_move = self._state, self._last_move
+            while self._decided_spend:
+                self._spend.append(self._decided_spend.popleft())
+        else:
+            step, step_decided, candidates, views = position.step - 1, True, (), ()
+            state, last_move = position.state, position.previous_move
+            spent = self._spent(totals)
+            self._spend.append(spent - self._spent_before)
+            self._spent_before = spent
+        points = self._cost_points
+        if not points or points[-1][0] != totals.steps:
+            points.append((totals.steps, self._spent(totals)))
+            if len(points) > COST_POINTS:
+                del points[1::2]
+        control = runner.control
+        finished = runner.finished
+        status: Status = "finished" if finished else ("paused" if control is not None and control.paused else "running")
+        elapsed = runner.running_s() or 0.0
+        done_here = totals.steps - self._steps_at_start
+        eta = elapsed / done_here * (self._total - totals.steps) if done_here and status == "running" else None
+        return Snapshot(
+            disks=self._disks,
+            k=self._k,
+            model=runner.sampler.name,
+            total_steps=self._total,
+            state=state,
+            last_move=last_move,
+            step=step,
+            step_decided=step_decided,
+            candidates=candidates,
+            samples=views,
+            cost_usd=runner.cost_of(totals),
+            expected_votes=self.expected_votes,
+            spend=tuple(self._spend),
+            elapsed_s=elapsed,
+            eta_s=eta,
+            status=status,
+            message=finished.message if finished is not None else "",
+            speed=control.samples_per_second if control is not None else None,
+            detail=self._detail,
+            forecast=runner.forecast(totals, elapsed, done_here),
+            **totals_fields(totals),  # type: ignore[arg-type]
+        )

@@ -1,0 +1,206 @@
+"""Replaying a recording: a cursor that reveals its samples one at a time and makes snapshots.
+
+The cursor stands on a step with some of its samples revealed, in their recorded order. Revealing
+the last one decides the step: the towers move and the totals count it. Seeking reads one block;
+playing reads blocks in order, so memory stays flat whatever the recording's length.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+
+from engine.models.factory import expected_votes
+from engine.recording.format import RecordingError, StepRecord
+from engine.recording.reader import Recording
+from engine.task.hanoi import Move, State
+from engine.view.snapshot import SPEND_HISTORY, Snapshot, Status, outcomes_of_records, tally, totals_fields
+from engine.voting.forecast import forecast
+
+FINE_SERIES_STEPS = 20_000
+
+
+class ReplayCursor:
+    """A position in a recording: a step and how many of its samples are revealed."""
+
+    def __init__(self, recording: Recording) -> None:
+        if len(recording) == 0:
+            raise RecordingError(f"{recording.path}: no decided step to replay")
+        self.recording = recording
+        meta = recording.meta
+        self._pricing = meta.pricing
+        self.expected_votes = expected_votes(meta.sampler, meta.run.k)
+        self.playing = False
+        self.speed: float | None = 10.0
+        self._block_series: list[tuple[int, int, int]] | None = None
+        self.seek(1)
+
+    # -- moving -----------------------------------------------------------------------------------
+
+    @property
+    def step(self) -> int:
+        return self._record.step
+
+    @property
+    def revealed(self) -> int:
+        return self._revealed
+
+    @property
+    def at_end(self) -> bool:
+        return self._record.step == len(self.recording) and self._step_complete
+
+    @property
+    def _step_complete(self) -> bool:
+        return self._revealed == len(self._record.samples)
+
+    def seek(self, step: int, reveal_all: bool = False) -> None:
+        """Stand on ``step`` (clamped to the recording) with none, or all, of its samples revealed."""
+        step = max(1, min(step, len(self.recording)))
+        self._records: Iterator[StepRecord] = self.recording.iter_from(step)
+        self._record = next(self._records)
+        self._revealed = 0
+        self._before = self.recording.totals_before(step)
+        self._spend: deque[float] = deque(maxlen=SPEND_HISTORY)
+        for record in self.recording.iter_from(max(1, step - SPEND_HISTORY)):
+            if record.step >= step:
+                break
+            self._spend.append(self._step_spend(record))
+        self._state, self._last_move = self._record.state, self._record.previous_move
+        if reveal_all:
+            self._reveal(len(self._record.samples))
+
+    def advance(self, samples: int = 1) -> int:
+        """Reveal up to ``samples`` samples, moving on through steps; returns how many."""
+        done = 0
+        while done < samples and not self.at_end:
+            if self._step_complete:
+                self._next_step()
+            self._reveal(1)
+            done += 1
+        return done
+
+    def step_forward(self) -> None:
+        """Decide the current step, or when it is decided, the next one."""
+        if self._step_complete:
+            if self.at_end:
+                return
+            self._next_step()
+        self._reveal(len(self._record.samples) - self._revealed)
+
+    def step_back(self) -> None:
+        """The previous step, decided (the first step, undecided, when already there)."""
+        if self._record.step == 1:
+            self.seek(1)
+        else:
+            self.seek(self._record.step - 1, reveal_all=True)
+
+    def _next_step(self) -> None:
+        record = next(self._records, None)
+        if record is None:
+            raise RecordingError(f"{self.recording.path}: the recording ended early")
+        self._record = record
+        self._revealed = 0
+
+    def _reveal(self, count: int) -> None:
+        record = self._record
+        self._revealed += count
+        if count and self._step_complete and record.answer is not None:
+            self._before.add_step(record.step, record.correct, record.k, record.samples)
+            self._spend.append(self._step_spend(record))
+            self._state, self._last_move = record.answer.state, record.answer.move
+
+    def _step_spend(self, record: StepRecord) -> float:
+        return self._spend_of(sum(s.tokens_in for s in record.samples), sum(s.tokens_out for s in record.samples))
+
+    def _spend_of(self, tokens_in: int, tokens_out: int) -> float:
+        """USD, or tokens for an unpriced model."""
+        if self._pricing is None:
+            return float(tokens_in + tokens_out)
+        return self._pricing.cost(tokens_in, tokens_out)
+
+    # -- showing ----------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        record = self._record
+        shown = record.samples[: self._revealed]
+        totals = self._before
+        if not self._step_complete:
+            # The revealed samples of the step in progress count already; its votes once decided.
+            running = totals.copy()
+            running.add_samples(shown)
+            totals = running
+        candidates, views = tally(outcomes_of_records(shown))
+        meta = self.recording.meta
+        cost = None if self._pricing is None else self._pricing.cost(totals.tokens_in, totals.tokens_out)
+        status: Status = "finished" if self.at_end else ("running" if self.playing else "paused")
+        eta = None
+        if self.playing and self.speed and totals.steps:
+            remaining_steps = len(self.recording) - totals.steps
+            eta = remaining_steps * (totals.samples + totals.flagged) / totals.steps / self.speed
+        return Snapshot(
+            disks=self.recording.disks,
+            k=record.k,
+            model=meta.model,
+            total_steps=self.recording.total_steps,
+            state=self._state,
+            last_move=self._last_move,
+            step=record.step,
+            step_decided=self._step_complete,
+            candidates=candidates,
+            samples=views,
+            cost_usd=cost,
+            expected_votes=self.expected_votes,
+            spend=tuple(self._spend),
+            elapsed_s=0.0,
+            eta_s=eta,
+            status=status,
+            message=(meta.last_message or "") if self.at_end else "",
+            speed=self.speed,
+            forecast=forecast(
+                steps_done=totals.steps,
+                total_steps=self.recording.total_steps,
+                k=record.k,
+                votes=totals.samples,
+                winner_votes=totals.winner_votes,
+                red_flags=totals.flagged,
+                cost_usd=cost,
+                elapsed_s=None,
+                steps_timed=0,
+            ),
+            **totals_fields(totals),  # type: ignore[arg-type]
+        )
+
+    def cost_series(self) -> list[tuple[int, float]]:
+        """(steps decided, cumulative spend) up to the cursor: a point a step for a recording of up
+        to 20,000 steps (thinned to 400), a point a block for a longer one."""
+        if self._block_series is None:
+            if len(self.recording) <= FINE_SERIES_STEPS:
+                tokens_in = tokens_out = 0
+                series = []
+                for record in self.recording:
+                    tokens_in += sum(sample.tokens_in for sample in record.samples)
+                    tokens_out += sum(sample.tokens_out for sample in record.samples)
+                    series.append((record.step, tokens_in, tokens_out))
+                self._block_series = series[:: max(1, len(series) // 400)]
+            else:
+                self._block_series = self.recording.block_series()
+        points = []
+        for last_step, tokens_in, tokens_out in self._block_series:
+            if last_step >= self._before.steps:
+                break
+            points.append((last_step, self._spend_of(tokens_in, tokens_out)))
+        points.append((self._before.steps, self._spend_of(self._before.tokens_in, self._before.tokens_out)))
+        return points
+
+    def sample_text(self, position: int) -> str | None:
+        """The kept text of the current step's sample at ``position`` (arrival order), if kept."""
+        samples = self._record.samples
+        return samples[position].text if 0 <= position < len(samples) else None
+
+    @property
+    def record(self) -> StepRecord:
+        return self._record
+
+    @property
+    def towers(self) -> tuple[State, Move | None]:
+        return self._state, self._last_move

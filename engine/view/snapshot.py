@@ -1,0 +1,158 @@
+"""What a screen shows of a run at one moment: an immutable snapshot, live or replayed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal, NamedTuple
+
+from engine.recording.format import SampleRecord
+from engine.run.events import SampleCancelled, SampleReceived, SampleRedFlagged
+from engine.run.totals import Totals
+from engine.task.hanoi import Move, State
+from engine.task.parser import Answer, RedFlag
+from engine.voting.forecast import Forecast
+
+SPEND_HISTORY = 60
+"""Decided steps whose spend the sparkline shows."""
+
+Status = Literal["running", "paused", "finished"]
+
+
+class SampleView(NamedTuple):
+    """One sample of the step on screen, in arrival order."""
+
+    temperature: float
+    candidate: int | None
+    """Index into the snapshot's candidates; None when red-flagged or cancelled."""
+    red_flag: RedFlag | None
+    cancelled: bool
+
+
+class CandidateView(NamedTuple):
+    """One distinct answer of the step on screen, in order of its first vote."""
+
+    answer: Answer
+    votes: int
+
+
+class Snapshot(NamedTuple):
+    """Everything the panes draw, at one moment of a live run or a replay."""
+
+    disks: int
+    k: int
+    model: str
+    total_steps: int
+    state: State
+    """The towers: the state after the last decided step."""
+    last_move: Move | None
+    """The move that made ``state``: highlighted on the towers."""
+    step: int
+    """The step the tally shows: the one being voted on, or the one just decided."""
+    step_decided: bool
+    candidates: tuple[CandidateView, ...]
+    samples: tuple[SampleView, ...]
+    steps_done: int
+    errors: int
+    votes: int
+    red_flags: dict[str, int]
+    cancelled: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float | None
+    steps_over_k: int
+    expected_votes: float | None
+    """The gambler's-ruin votes per step for the model's known error rate, when it is known."""
+    spend: tuple[float, ...]
+    """Spend of the last decided steps, oldest first: USD, or tokens for an unpriced model."""
+    elapsed_s: float
+    eta_s: float | None
+    status: Status
+    message: str
+    speed: float | None
+    """Samples a second; None is full speed."""
+    detail: bool = True
+    """False when the run goes too fast to follow step by step: no tally, spend per frame."""
+    forecast: Forecast | None = None
+    votes_histogram: tuple[tuple[int, int], ...] = ()
+    """Decided steps by their valid votes, fewest votes first."""
+
+    @property
+    def leader_margin(self) -> int:
+        """The leader's votes minus its strongest rival's."""
+        votes = sorted((c.votes for c in self.candidates), reverse=True) + [0, 0]
+        return votes[0] - votes[1]
+
+    @property
+    def leader(self) -> int | None:
+        """Index of the candidate with the most votes (the earliest among ties)."""
+        if not self.candidates:
+            return None
+        best = max(c.votes for c in self.candidates)
+        return next(i for i, c in enumerate(self.candidates) if c.votes == best)
+
+    @property
+    def samples_per_step(self) -> float:
+        return self.votes / self.steps_done if self.steps_done else 0.0
+
+    @property
+    def progress(self) -> float:
+        return self.steps_done / self.total_steps if self.total_steps else 0.0
+
+
+def totals_fields(totals: Totals) -> dict[str, object]:
+    """The snapshot's fields that come straight from the run's totals."""
+    return {
+        "steps_done": totals.steps,
+        "errors": totals.errors,
+        "votes": totals.samples,
+        "red_flags": {reason.value: totals.red_flags.get(reason.value, 0) for reason in RedFlag},
+        "cancelled": totals.cancelled,
+        "tokens_in": totals.tokens_in,
+        "tokens_out": totals.tokens_out,
+        "steps_over_k": totals.steps_over_k,
+        "votes_histogram": tuple(sorted(totals.votes_histogram.items())),
+    }
+
+
+SampleOutcome = tuple[float, Answer | None, RedFlag | None, bool]
+"""A sample as the tally sees it: temperature, its vote, its red flag, whether it was cancelled."""
+
+LiveSample = SampleReceived | SampleRedFlagged | SampleCancelled
+
+
+def outcomes_of_events(events: Iterable[LiveSample]) -> list[SampleOutcome]:
+    """A live step's sample events as tally outcomes."""
+    outcomes: list[SampleOutcome] = []
+    for event in events:
+        if isinstance(event, SampleReceived):
+            outcomes.append((event.temperature, event.answer, None, False))
+        elif isinstance(event, SampleRedFlagged):
+            outcomes.append((event.temperature, None, event.reason, False))
+        else:
+            outcomes.append((event.temperature, None, None, True))
+    return outcomes
+
+
+def outcomes_of_records(records: Iterable[SampleRecord]) -> list[SampleOutcome]:
+    """A recorded step's samples as tally outcomes."""
+    return [(r.temperature, None if r.cancelled else r.answer, r.red_flag, r.cancelled) for r in records]
+
+
+def tally(outcomes: Iterable[SampleOutcome]) -> tuple[tuple[CandidateView, ...], tuple[SampleView, ...]]:
+    """Candidates (in order of their first vote) and sample views, in arrival order."""
+    index: dict[Answer, int] = {}
+    counts: list[int] = []
+    answers: list[Answer] = []
+    views = []
+    for temperature, answer, red_flag, cancelled in outcomes:
+        if answer is not None and not cancelled:
+            position = index.get(answer)
+            if position is None:
+                position = index[answer] = len(answers)
+                answers.append(answer)
+                counts.append(0)
+            counts[position] += 1
+            views.append(SampleView(temperature, position, None, False))
+        else:
+            views.append(SampleView(temperature, None, red_flag, cancelled))
+    return tuple(CandidateView(a, c) for a, c in zip(answers, counts, strict=True)), tuple(views)

@@ -1,0 +1,210 @@
+"""Calibrate a model before a big run: sample it on random steps, without voting, and project.
+
+The paper's workflow: estimate p on a random sample of steps of the optimal solution, compute k_min
+and the projected cost, choose the model, then run. Each calibration sample is one agent call on a
+step drawn uniformly from all 2^N - 1 steps (seeded), shown the step's true state and previous move
+exactly as a run would show them, and judged by the same strict parser.
+
+Two success rates come out of it. ``p`` is the share of samples that are right: the paper's per-
+sample success, what the simulated model's ``--error-rate`` sets (1 - p). ``p_vote`` is the share
+of *valid* samples that are right: red-flagged samples never vote, so this is the p voting sees,
+and with the valid rate ``v`` it is what k_min and the cost projection use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from engine.models.pricing import Pricing
+from engine.models.sampler import Completion, Sampler
+from engine.models.urls import host_of
+from engine.task.hanoi import apply_move, optimal_move, state_before_step, total_steps
+from engine.task.parser import Answer, RedFlag, parse_answer
+from engine.task.prompt import PromptBuilder
+from engine.voting.scaling import NoMargin, expected_samples_per_step, k_min, wilson_interval
+
+TARGETS = (0.90, 0.95, 0.99)
+
+
+class CalibrationError(Exception):
+    """A calibration file that cannot be used."""
+
+
+class Projection(BaseModel):
+    """What a full run would take at one target."""
+
+    target: float
+    k_min: int | None
+    expected_samples_per_step: float | None
+    """Samples drawn per step, red-flagged ones included."""
+    cost_usd: float | None
+    time_s: float | None
+
+
+class Calibration(BaseModel):
+    """A calibration's measurements and projections; ``--out`` writes it as JSON."""
+
+    model: str
+    base_url_host: str | None = None
+    disks: int
+    temperature: float
+    max_tokens: int
+    seed: int
+    samples: int
+    right: int
+    valid: int
+    red_flags: dict[str, int]
+    p: float
+    p_interval: tuple[float, float]
+    p_vote: float
+    """Share of valid samples that are right: the p that voting sees."""
+    p_vote_interval: tuple[float, float]
+    v: float
+    """Share of samples that are valid (not red-flagged)."""
+    mean_tokens_in: float
+    mean_tokens_out: float
+    mean_latency_s: float
+    price_in: float | None = None
+    price_out: float | None = None
+    cost_per_sample_usd: float | None
+    projections: list[Projection] = Field(default_factory=list)
+    created_at: str = ""
+
+    @property
+    def pricing(self) -> Pricing | None:
+        """The prices the calibration was costed at, None when the model had none."""
+        return Pricing.known(self.price_in, self.price_out)
+
+    def k_for(self, disks: int, target: float) -> int:
+        """k_min for a run of ``disks`` disks at ``target``; raises CalibrationError when p_vote <= 0.5."""
+        try:
+            return k_min(self.p_vote, total_steps(disks), target)
+        except NoMargin:
+            raise CalibrationError(
+                f"{self.model}: p_vote = {self.p_vote:.3f} <= 0.5, so voting cannot reach any target"
+            ) from None
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        try:
+            return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CalibrationError(f"{path}: no such file") from None
+        except (ValidationError, ValueError, UnicodeDecodeError) as exc:
+            raise CalibrationError(f"{path}: not a maker calibration file ({str(exc).splitlines()[0]})") from None
+
+
+def projections(
+    p_vote: float,
+    v: float,
+    disks: int,
+    k_fixed: int | None,
+    cost_per_sample: float | None,
+    latency_s: float,
+    sequential: bool = False,
+) -> list[Projection]:
+    """k_min, samples, cost and time of a full run at each target.
+
+    Time assumes the first k samples of a step go out together (one round trip) and the rest one
+    at a time, which is what the runner does: ``latency * (1 + extra samples)`` a step. A sampler
+    that never waits (the simulated model) draws them one after another: ``latency * samples``.
+    """
+    steps = total_steps(disks)
+    rows = []
+    for target in TARGETS:
+        try:
+            k = k_fixed or k_min(p_vote, steps, target)
+            per_step = expected_samples_per_step(p_vote, k, v) if v > 0 else None
+        except NoMargin:
+            rows.append(Projection(target=target, k_min=None, expected_samples_per_step=None, cost_usd=None, time_s=None))
+            continue
+        cost = None if cost_per_sample is None or per_step is None else cost_per_sample * steps * per_step
+        rounds = per_step if sequential else 1 + max(0.0, per_step - k)
+        time_s = steps * latency_s * rounds
+        rows.append(Projection(target=target, k_min=k, expected_samples_per_step=per_step, cost_usd=cost, time_s=time_s))
+    return rows
+
+
+async def calibrate(
+    sampler: Sampler,
+    *,
+    disks: int,
+    samples: int,
+    seed: int,
+    temperature: float = 0.1,
+    max_tokens: int = 750,
+    pricing: Pricing | None = None,
+) -> Calibration:
+    """Sample ``samples`` random steps once each and measure; see the module docstring."""
+    rng = random.Random(seed)
+    last = total_steps(disks)
+    steps = [rng.randint(1, last) for _ in range(samples)]
+    builder = PromptBuilder(disks)
+
+    async def one(step: int) -> tuple[int, Completion]:
+        previous = optimal_move(step - 1, disks) if step > 1 else None
+        messages = builder.messages(previous, state_before_step(step, disks))
+        return step, await sampler.complete(messages, temperature, max_tokens)
+
+    await sampler.start()
+    began = time.perf_counter()
+    try:
+        results = await asyncio.gather(*(one(step) for step in steps))
+    finally:
+        await sampler.close()
+    right = valid = tokens_in = tokens_out = 0
+    latency = 0.0
+    flags: Counter[str] = Counter()
+    for step, completion in results:
+        tokens_in += completion.tokens_in
+        tokens_out += completion.tokens_out
+        latency += completion.latency_s
+        if completion.finish_reason == "length" or completion.tokens_out > max_tokens:
+            flags[RedFlag.TOO_LONG.value] += 1
+            continue
+        parsed = parse_answer(completion.text, disks)
+        if isinstance(parsed, RedFlag):
+            flags[parsed.value] += 1
+            continue
+        valid += 1
+        move = optimal_move(step, disks)
+        right += parsed == Answer(move, apply_move(state_before_step(step, disks), move))
+    n = len(results)
+    sequential = sampler.completes_without_waiting
+    if sequential and latency == 0.0:
+        latency = time.perf_counter() - began  # its own compute time is all a sample takes
+    p_vote = right / valid if valid else 0.0
+    v = valid / n if n else 0.0
+    mean_in, mean_out = tokens_in / n, tokens_out / n
+    cost_per_sample = pricing.cost(mean_in, mean_out) if pricing else None
+    return Calibration(
+        model=sampler.name,
+        base_url_host=host_of(sampler.base_url),
+        disks=disks,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        seed=seed,
+        samples=n,
+        right=right,
+        valid=valid,
+        red_flags={reason.value: flags.get(reason.value, 0) for reason in RedFlag},
+        p=right / n,
+        p_interval=wilson_interval(right, n),
+        p_vote=p_vote,
+        p_vote_interval=wilson_interval(right, valid),
+        v=v,
+        mean_tokens_in=mean_in,
+        mean_tokens_out=mean_out,
+        mean_latency_s=latency / n,
+        price_in=pricing.input_usd_per_m if pricing else None,
+        price_out=pricing.output_usd_per_m if pricing else None,
+        cost_per_sample_usd=cost_per_sample,
+        projections=projections(p_vote, v, disks, None, cost_per_sample, latency / n, sequential),
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )

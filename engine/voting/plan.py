@@ -1,0 +1,135 @@
+"""Plan a run before paying for it: k_min, expected samples and projected cost per model.
+
+The paper's workflow: estimate p on random steps, compute k_min and the projected cost, choose the
+model, then run. A plan row is computed from p, the prices and the tokens per call; input tokens are
+those of this project's own prompt for the chosen number of disks.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.models.pricing import Pricing, pricing_for
+from engine.models.sampler import estimate_prompt_tokens
+from engine.task.hanoi import start_state, total_steps
+from engine.task.prompt import PromptBuilder
+from engine.voting.scaling import NoMargin, expected_cost, expected_samples_per_step, k_min, p_full, p_step
+
+
+class PaperModel(BaseModel):
+    """A row of the paper's model table (``engine/data/paper_models.toml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    price: str
+    error_rate: float = Field(ge=0, le=1)
+    tokens_out: int = Field(gt=0)
+    paper_k_min: int | None = None
+    paper_cost_usd: float | None = None
+
+
+class _PaperTable(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    models: list[PaperModel]
+
+
+@cache
+def paper_models() -> list[PaperModel]:
+    """The paper's model table, validated."""
+    raw = resources.files("engine").joinpath("data/paper_models.toml").read_text(encoding="utf-8")
+    return _PaperTable.model_validate(tomllib.loads(raw)).models
+
+
+class PlanRow(BaseModel):
+    """One model's plan for a run of ``steps`` steps at target ``target``."""
+
+    model: str
+    p: float
+    steps: int
+    target: float
+    k_min: int | None
+    """None when p <= 0.5: no margin reaches the target."""
+    p_step: float | None
+    p_full: float | None
+    expected_samples_per_step: float | None
+    tokens_in: int
+    tokens_out: int
+    valid_rate: float
+    cost_per_sample_usd: float | None
+    cost_usd: float | None
+    """None when p <= 0.5 or the model has no price."""
+    paper_k_min: int | None = None
+    paper_cost_usd: float | None = None
+
+
+def prompt_tokens(disks: int) -> int:
+    """Estimated input tokens of one step's prompt for ``disks`` disks."""
+    return estimate_prompt_tokens(PromptBuilder(disks).messages(None, start_state(disks)))
+
+
+def plan_row(
+    model: str,
+    p: float,
+    *,
+    steps: int,
+    target: float,
+    pricing: Pricing | None,
+    tokens_in: int,
+    tokens_out: int,
+    valid_rate: float = 1.0,
+    k: int | None = None,
+) -> PlanRow:
+    """Plan one model; ``k`` overrides k_min for the probabilities and the cost."""
+    try:
+        kmin = k_min(p, steps, target)
+    except NoMargin:
+        kmin = None
+    used_k = k if k is not None else kmin
+    cost_per_sample = pricing.cost(tokens_in, tokens_out) if pricing else None
+    step_p = full_p = samples = cost = None
+    if used_k is not None and p > 0.5:
+        step_p = p_step(p, used_k)
+        full_p = p_full(p, used_k, steps)
+        samples = expected_samples_per_step(p, used_k, valid_rate)
+        if cost_per_sample is not None:
+            cost = expected_cost(p, used_k, steps, cost_per_sample, valid_rate)
+    return PlanRow(
+        model=model,
+        p=p,
+        steps=steps,
+        target=target,
+        k_min=kmin,
+        p_step=step_p,
+        p_full=full_p,
+        expected_samples_per_step=samples,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        valid_rate=valid_rate,
+        cost_per_sample_usd=cost_per_sample,
+        cost_usd=cost,
+    )
+
+
+def paper_plan(disks: int = 20, target: float = 0.95) -> list[PlanRow]:
+    """The paper's table recomputed for ``disks`` disks at ``target``."""
+    steps = total_steps(disks)
+    tokens_in = prompt_tokens(disks)
+    rows = []
+    for entry in paper_models():
+        row = plan_row(
+            entry.name,
+            1.0 - entry.error_rate,
+            steps=steps,
+            target=target,
+            pricing=pricing_for(entry.price),
+            tokens_in=tokens_in,
+            tokens_out=entry.tokens_out,
+        )
+        rows.append(row.model_copy(update={"paper_k_min": entry.paper_k_min, "paper_cost_usd": entry.paper_cost_usd}))
+    return rows
