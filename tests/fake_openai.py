@@ -63,6 +63,8 @@ class FakeOpenAIServer:
         self.counts: Counter[str] = Counter()
         self.keys_seen: set[str] = set()
         self.active = 0
+        self.started = 0
+        """Chat requests received so far."""
         self.most_active = 0
         """The most chat requests the server held at once."""
         self.requests: list[dict[str, Any]] = []
@@ -165,6 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         with fake._lock:
             fake.active += 1
+            fake.started += 1
             fake.most_active = max(fake.most_active, fake.active)
         try:
             self._chat()

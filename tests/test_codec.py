@@ -2,9 +2,13 @@
 each sample's input tokens exactly."""
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 import struct
+import tempfile
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,8 +25,11 @@ from engine.recording.codec import (
     unpack_answers,
 )
 from engine.recording.export import step_json
+from engine.recording.format import recording_meta
 from engine.recording.reader import Recording
-from engine.run.config import RunConfig
+from engine.recording.writer import Recorder
+from engine.run.config import Checkpoint, RunConfig
+from engine.run.events import StepDecided
 from engine.run.session import new_session
 from engine.task.hanoi import MAX_DISKS, apply_move, is_legal, state_before_step, total_steps
 from engine.task.parser import Answer, RedFlag
@@ -72,7 +79,11 @@ def steps(draw, disks, shown):
     # The format's invariant: a winner the audit calls correct is what its move makes of the shown state.
     correct = winner is not None and follows(shown, winner) and draw(st.booleans())
     if winner is not None and draw(st.booleans()):
-        reply = draw(completions())  # the common step: one reply drawn again and again
+        # The common step: one reply drawn again and again, most often right and instant.
+        if right is not None and draw(st.booleans()):
+            winner, correct = right, True
+        reply = draw(st.one_of(completions(), completions().map(lambda c: c._replace(finish_reason="stop",
+                                                                                       latency_s=0.0))))
         return shown, winner, correct, tuple((i, FIRST_T if i == 0 else OTHER_T, winner, reply)
                                              for i in range(draw(st.integers(1, 8))))
     others = draw(st.lists(answers(disks), max_size=3)) if winner is not None else []
@@ -215,3 +226,33 @@ def test_the_largest_disk_numbers_and_states_pack(disks):
     record, *_ = encode_step(shown, winner, False, ((0, FIRST_T, winner, reply),), False, [])
     raw, _ = decode_record(record, 0)
     assert raw.move == move
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(blocks(), st.booleans())
+def test_the_recorders_shortcut_writes_what_encode_step_writes(made, keep_text):
+    """Most steps never reach encode_step: the recorder packs plain ones itself. Byte for byte,
+    whatever the steps, both must write the same."""
+    made = [step for step in made if step[1] is not None]  # a decided step has a winner
+    if not made:
+        return
+    disks = sum(len(peg) for peg in made[0][0])
+    config = RunConfig(disks=disks, k=1)
+    expected_bytes = b"".join(
+        encode_step(shown, winner, correct, samples, keep_text, [])[0] for shown, winner, correct, samples in made
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "shortcut.maker"
+        meta = recording_meta(config, "sim", {}, pricing=None, keep_text=keep_text)
+        recorder = Recorder(path, meta, Checkpoint(1, made[0][0], None))
+        for step, (shown, winner, correct, samples) in enumerate(made, 1):
+            outcomes = [outcome for _, _, outcome, _ in samples]
+            votes = [outcome for outcome in outcomes if outcome.__class__ is Answer]
+            recorder.on_decision(StepDecided(
+                step, winner, votes.count(winner), len(votes), sum(o.__class__ is RedFlag for o in outcomes),
+                outcomes.count(None), len(set(votes)), None, correct, shown, None, samples,
+            ))
+        recorder.close()
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            written = b"".join(row[0] for row in connection.execute("SELECT steps FROM blocks ORDER BY first_step"))
+    assert written == expected_bytes

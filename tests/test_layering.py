@@ -122,3 +122,13 @@ def test_no_sampler_is_probed_with_getattr():
 
 def _line_of(text, path):
     return next(number for number, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_only_the_price_table_turns_tokens_into_dollars():
+    """Prices are per million tokens: a division by a million is the price formula, and it lives
+    in one place (``Pricing.cost``); everything else asks it."""
+    divisions = [f"{name}:{node.lineno}" for name, path in modules() if name.startswith("engine")
+                 for node in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+                 and isinstance(node.right, ast.Constant) and node.right.value in (1e6, 1_000_000)]
+    assert [where.split(":")[0] for where in divisions] == ["engine.models.pricing"]

@@ -5,7 +5,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.task.parser import Answer, RedFlag, format_answer, parse_answer, red_flag_for_length
+from engine.task.parser import Answer, RedFlag, format_answer, judge_reply, parse_answer
 
 DISKS = 6
 
@@ -135,6 +135,7 @@ def test_spacing_and_line_endings_are_tolerated_but_not_extra_content():
 
 
 def test_too_long_is_decided_by_finish_reason_or_token_count():
-    assert red_flag_for_length("length", 10, 750) is RedFlag.TOO_LONG
-    assert red_flag_for_length("stop", 751, 750) is RedFlag.TOO_LONG
-    assert red_flag_for_length("stop", 750, 750) is None
+    right = format_answer(Answer((1, 0, 2), ((3, 2), (), (1,))))
+    assert judge_reply(right, "length", 10, 750, 3) is RedFlag.TOO_LONG
+    assert judge_reply(right, "stop", 751, 750, 3) is RedFlag.TOO_LONG
+    assert judge_reply(right, "stop", 750, 750, 3) == Answer((1, 0, 2), ((3, 2), (), (1,)))

@@ -361,23 +361,26 @@ def test_info_on_bad_files_is_one_line_exit_2(tmp_path, kind):
     assert result.returncode == 2 and reason in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("seed", range(1, 13))
-def test_any_scrambled_recording_gets_one_line_and_is_never_changed(tmp_path, seed):
+def test_any_scrambled_recording_gets_one_line_and_is_never_changed(tmp_path):
     """Wherever the damage lands: a clear line and exit 2, or (when it hit unused space) a normal
     answer; never a traceback, and a damaged file is never written to."""
-    path = tmp_path / "damaged.maker"
-    path.write_bytes(_scrambled(_eight_disks(tmp_path), seed))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    for command in (["info"], ["export", "--jsonl"], ["revote", "--k", "1-3"], ["resume"]):
-        result = maker(command[0], str(path), *command[1:])
-        assert "Traceback" not in result.stderr, result.stderr
-        if command == ["resume"] and result.returncode in (0, 1):
-            break  # the damage spared everything: the file was a valid, unfinished recording
-        assert result.returncode in (0, 2), (command, result.stderr)
-        if result.returncode == 2:
-            lines = result.stderr.strip().splitlines()
-            assert len(lines) == 1 and lines[0].startswith("maker: error:"), result.stderr
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, command
+    refused = 0
+    for seed in range(1, 13):
+        path = tmp_path / f"damaged-{seed}.maker"
+        path.write_bytes(_scrambled(_eight_disks(tmp_path), seed))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        for command in (["info"], ["export", "--jsonl"], ["revote", "--k", "1-3"], ["resume"]):
+            result = maker(command[0], str(path), *command[1:])
+            assert "Traceback" not in result.stderr, result.stderr
+            if command == ["resume"] and result.returncode in (0, 1):
+                break  # the damage spared everything: the file was a valid, unfinished recording
+            assert result.returncode in (0, 2), (seed, command, result.stderr)
+            if result.returncode == 2:
+                lines = result.stderr.strip().splitlines()
+                assert len(lines) == 1 and lines[0].startswith("maker: error:"), result.stderr
+                refused += 1
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, (seed, command)
+    assert refused >= 24  # most of the 48 answers met the damage: the loop above tested something
 
 
 def test_a_recordings_side_files_are_never_committed(tmp_path):

@@ -11,7 +11,7 @@ from engine.recording.reader import Recording
 from tests.tui_helpers import DEMO, ROOT, board, make_live, make_replay, steps_done, wait_until
 from tui.screens.live import LiveScreen
 from tui.screens.replay import ReplayScreen
-from tui.widgets.tally import VoteTally
+from tui.widgets.tally import TallyPane
 from tui.widgets.towers import Towers
 
 
@@ -180,7 +180,7 @@ async def test_the_tally_pane_names_every_sample():
         await draw_samples(pilot, screen, 5)
         screen.tick()
         await pilot.pause()
-        tally = app.screen.query_one(VoteTally)
+        tally = app.screen.query_one(TallyPane)
         lines = tally.render_lines(Region(0, 0, tally.size.width, tally.size.height))
         text = "\n".join(line.text for line in lines)
         assert "flag:too_long" in text and "1:T0 A" in text and "lead 0 of k=3" in text

@@ -14,11 +14,12 @@ from typing import Any
 
 from engine.cli.args import EXIT_OK, EXIT_USAGE
 from engine.cli.main import build_parser, dispatch, run_guarded
-from engine.cli.options import expected_votes, run_config, sampler_and_prices
+from engine.cli.options import formula_votes, run_config, sampler_and_prices
 from engine.cli.solve import exit_status
 from engine.models.factory import is_simulated
 from engine.models.sampler import ModelError
-from engine.recording.format import SUFFIX, default_recording_dir
+from engine.paths import recordings_dir
+from engine.recording.format import SUFFIX
 from engine.recording.reader import Recording
 from engine.run.session import new_session
 
@@ -72,7 +73,7 @@ def solve_in_tui(args: argparse.Namespace) -> int:
     sampler, pricing = sampler_and_prices(args)
     if args.record is None and not is_simulated(args.model):
         # A real model's run costs money: keep every sample unless told where, so it can resume.
-        folder = default_recording_dir()
+        folder = recordings_dir()
         folder.mkdir(parents=True, exist_ok=True)
         safe_model = "".join(c if c.isalnum() or c in "-." else "_" for c in args.model)
         args.record = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_model}-{args.disks}d{SUFFIX}"
@@ -80,7 +81,7 @@ def solve_in_tui(args: argparse.Namespace) -> int:
     session.control.set_pace(args.speed)
     if args.paused:
         session.control.pause()
-    app = live_app(session, expected_votes=expected_votes(args), theme=args.theme)
+    app = live_app(session, expected_votes=formula_votes(args), theme=args.theme)
     app.run()
     session.close()
     if args.record is not None:

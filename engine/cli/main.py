@@ -17,7 +17,7 @@ from engine.cli import calibrate, plan, recordings, solve
 from engine.cli.args import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OneLineParser, UsageError
 from engine.models.sampler import ModelError
 from engine.recording.format import RecordingError
-from engine.run.failures import describe, write_crash_log
+from engine.run.failures import brief, write_crash_log
 from engine.voting.calibrate import CalibrationError
 
 Command = Callable[[argparse.Namespace], int]
@@ -73,7 +73,7 @@ def run_guarded(command: Command, args: argparse.Namespace) -> int:
     except Exception as exc:
         log = write_crash_log(exc, f"maker {args.command} failed")
         where = f"; the traceback is in {log}" if log is not None else ""
-        print(f"maker: error: internal error ({describe(exc)}){where}", file=sys.stderr)
+        print(f"maker: error: internal error ({brief(exc)}){where}", file=sys.stderr)
         return EXIT_INTERNAL
 
 

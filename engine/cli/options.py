@@ -96,6 +96,6 @@ def prices(args: argparse.Namespace, model: str) -> Pricing | None:
     )
 
 
-def expected_votes(args: argparse.Namespace) -> float | None:
+def formula_votes(args: argparse.Namespace) -> float | None:
     """The gambler's-ruin votes per step for the simulated model's configured error rate."""
     return sim_config(args).expected_votes(args.k) if is_simulated(args.model) else None

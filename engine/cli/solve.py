@@ -27,7 +27,7 @@ from engine.cli.args import (
     bounded_float,
     bounded_int,
 )
-from engine.cli.options import expected_votes, run_config, sampler_and_prices, server_options
+from engine.cli.options import formula_votes, run_config, sampler_and_prices, server_options
 from engine.cli.output import print_summary
 from engine.models.sampler import ModelError
 from engine.run.control import RunControl
@@ -65,7 +65,7 @@ def solve_headless(args: argparse.Namespace) -> int:
     config = run_config(args)
     sampler, pricing = sampler_and_prices(args)
     session = new_session(config, sampler, pricing, record=args.record, keep_text=args.keep_text)
-    return run_session_headless(session, args.json, expected=expected_votes(args), record=args.record)
+    return run_session_headless(session, args.json, expected=formula_votes(args), record=args.record)
 
 
 def resume_headless(args: argparse.Namespace) -> int:

@@ -80,7 +80,7 @@ def rebuild_sampler(model: str, settings: dict[str, Any], first_step: int, serve
     return _served(settings.get("model", model), recorded.model_copy(update=given))
 
 
-def expected_votes(settings: dict[str, Any], k: int) -> float | None:
+def formula_votes_for(settings: dict[str, Any], k: int) -> float | None:
     """Valid votes per step the gambler's-ruin formula gives for a simulated model's configured
     error rate; None for a served model, whose error rate is not known in advance."""
     if settings.get("kind") != SIM_MODEL:

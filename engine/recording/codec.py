@@ -121,10 +121,13 @@ def encode_step(
     samples: tuple[StepSample, ...],
     keep_text: bool,
     texts: list[tuple[int, bytes]],
+    *,
+    exact_tokens_in: bool = True,
 ) -> tuple[bytes, int, int, int]:
     """Pack a step's samples (arrival order) into a record; appends (position, text) pairs to keep.
 
-    Returns the record, the valid votes, and the input and output tokens.
+    Returns the record, the valid votes, and the input and output tokens. Without
+    ``exact_tokens_in`` (appending to a schema-1 file) only the step's input total is kept.
     """
     n = len(samples)
     move = pack_move(winner.move) if winner is not None else 0
@@ -187,7 +190,7 @@ def encode_step(
     uniform = len(set(outs)) <= 1
     if uniform:
         flags |= UNIFORM_OUT
-    if len({tokens for tokens, code in zip(ins, codes, strict=True) if code & ARRIVED}) > 1:
+    if exact_tokens_in and len({tokens for tokens, code in zip(ins, codes, strict=True) if code & ARRIVED}) > 1:
         flags |= PER_SAMPLE_IN
     if any(latencies):
         flags |= WITH_LATENCY

@@ -16,7 +16,6 @@ which readers split evenly over its replies and mark as estimated.
 
 from __future__ import annotations
 
-import os
 import struct
 import time
 from pathlib import Path
@@ -154,12 +153,6 @@ def recording_meta(
         keep_text=keep_text,
         k_segments=[(1, config.k)],
     )
-
-
-def default_recording_dir() -> Path:
-    """Where the TUI keeps recordings it makes on its own: ``$XDG_DATA_HOME/maker/runs``."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "maker" / "runs"
 
 
 def check_file(path: Path) -> int:

@@ -65,16 +65,11 @@ class Recording:
                 if row is None:
                     raise RecordingError(f"{self.path}: no run metadata (a damaged recording)")
                 self.meta = RecordingMeta.model_validate_json(row[0])
-                steps, last = self._connection.execute(
-                    "SELECT COALESCE(SUM(last_step - first_step + 1), 0), COALESCE(MAX(last_step), 0) FROM blocks"
-                ).fetchone()
+                spans = self._connection.execute("SELECT first_step, last_step FROM blocks ORDER BY first_step").fetchall()
+                self._length = _contiguous(self.path, spans, total_steps(self.meta.run.disks))
         except RecordingError:
             self._connection.close()
             raise
-        if steps != last or not 0 <= last <= total_steps(self.meta.run.disks):
-            self._connection.close()
-            raise RecordingError(f"{self.path}: steps are missing ({steps:,} recorded, the last is {last:,})")
-        self._length = last
         self.disks = self.meta.run.disks
 
     @classmethod
@@ -137,6 +132,7 @@ class Recording:
 
     def iter_from(self, step: int) -> Iterator[StepRecord]:
         """Steps from ``step`` to the last, a block at a time."""
+        step = max(step, 1)
         if step > self._length:
             return
         at = self._query("SELECT MAX(first_step) FROM blocks WHERE first_step <= ?", (step,))[0][0]
@@ -155,6 +151,8 @@ class Recording:
     def _block_start(self, row: tuple[Any, ...]) -> tuple[int, int, State, Move | None, bytes]:
         first, last, state_blob, previous_code, data = row
         with _damage(self.path, f"the block at step {first}"):
+            if not (type(first) is int and type(last) is int and type(data) is bytes):
+                raise RecordingError(f"{self.path}: the block at step {first} is damaged (a column of the wrong type)")
             return first, last, unpack_state(state_blob), None if previous_code is None else unpack_move(previous_code), data
 
     def _walk_block(self, row: tuple[Any, ...]) -> tuple[State, Move | None]:
@@ -239,11 +237,10 @@ class Recording:
             totals = totals_from_json(text)
         if b'"winner_votes"' not in text:  # written before the totals carried them: count them now
             rows = self._query(f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE first_step = ?", (first,))
-            totals.winner_votes = sum(
-                max((answers.count(a) for a in set(answers)), default=0)
-                for answers in ([s.answer for s in record.samples if s.answer is not None]
-                                for record in self._block_steps(rows[0]))
-            )
+            recount = Totals()
+            for record in self._block_steps(rows[0]):
+                recount.add_step(record.step, record.correct, record.k, record.samples)
+            totals.winner_votes = recount.winner_votes
         return totals
 
     def totals(self) -> Totals:
@@ -319,6 +316,20 @@ class Recording:
             with _damage(self.path, "a kept reply text"):
                 zlib.decompress(text).decode()
         self.undecided()
+
+
+def _contiguous(path: Path, spans: list[tuple[Any, Any]], most: int) -> int:
+    """The steps the blocks hold, checking that they follow one another from step 1 with no gap
+    or overlap; raises :class:`RecordingError` otherwise."""
+    expected = 1
+    for first, last in spans:
+        if type(first) is not int or type(last) is not int or first != expected or last < first:
+            raise RecordingError(f"{path}: damaged recording (a block at step {first} where step {expected:,} "
+                                 "should begin)")
+        expected = last + 1
+    if expected - 1 > most:
+        raise RecordingError(f"{path}: damaged recording ({expected - 1:,} steps for a run of {most:,})")
+    return expected - 1
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:

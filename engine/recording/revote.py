@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from engine.recording.reader import Recording
 from engine.task.hanoi import IllegalMove, Move, State, apply_move, strategy_move
-from engine.task.parser import Answer, RedFlag, parse_answer
+from engine.task.parser import Answer, RedFlag, is_too_long, parse_answer
 from engine.voting.tally import VoteTally
 
 
@@ -81,7 +81,7 @@ def _judge_again(
     answer: Answer | None, red_flag: RedFlag | None, cut: bool, tokens_out: int, text: str | None, limit: int, disks: int
 ) -> Answer | None:
     """A recorded sample judged under a new token limit: its candidate, or None if red-flagged."""
-    if cut or tokens_out > limit:
+    if is_too_long("length" if cut else "stop", tokens_out, limit):
         return None
     if red_flag is RedFlag.TOO_LONG:
         # Flagged for length under the old limit but within the new one: parse its kept text.

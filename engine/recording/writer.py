@@ -12,10 +12,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from engine.recording.codec import PLAIN_HEADER, encode_step, pack_move, pack_state
+from engine.recording.codec import MAX_U32, PLAIN_HEADER, CodecError, encode_step, pack_move, pack_state
 from engine.recording.format import (
     APPLICATION_ID,
     BLOCK_STEPS,
@@ -27,12 +28,17 @@ from engine.recording.format import (
     check_file,
 )
 from engine.run.config import Checkpoint
-from engine.run.events import Event, RunFinished, StepDecided, StepUndecided
+from engine.run.events import Event, Listener, RunFinished, StepDecided, StepUndecided
 from engine.run.failures import StopRun
-from engine.run.runner import Runner
 from engine.run.totals import Totals, totals_to_json
 from engine.task.hanoi import Move, State
 from engine.task.parser import Answer
+
+
+class DecisionSource(Protocol):
+    """What a recorder listens to: a runner."""
+
+    def subscribe_decisions(self, listener: Listener) -> None: ...
 
 
 class RecordingWriteError(RecordingError, StopRun):
@@ -76,8 +82,18 @@ class Recorder:
         self.meta = meta
         self._flush_interval_s = flush_interval_s
         self._keep_text = meta.keep_text
-        self._connection = _open_for_writing(self.path, create=not append)
-        self._lock_file = _lock(self.path)
+        if append:  # one writer at a time: take the lock before anything is written
+            self._exact_tokens_in = check_file(self.path) >= 2
+            self._lock_file = _lock(self.path)
+            self._connection = _open_for_writing(self.path, create=False, on_failure=self._lock_file.close)
+        else:
+            self._exact_tokens_in = True
+            self._connection = _open_for_writing(self.path, create=True)
+            try:
+                self._lock_file = _lock(self.path)
+            except RecordingError:
+                self._connection.close()
+                raise
         self._write_meta()
         (self._attempts,) = self._connection.execute("SELECT COALESCE(MAX(attempt), 0) FROM undecided").fetchone()
         self._k = meta.k_at(start.step)
@@ -96,7 +112,7 @@ class Recorder:
         self._guard = threading.Thread(target=self._guard_loop, name="maker-recorder", daemon=True)
         self._guard.start()
 
-    def attach(self, runner: Runner) -> None:
+    def attach(self, runner: DecisionSource) -> None:
         """Subscribe to a runner's decisions (each with its samples)."""
         runner.subscribe_decisions(self.on_decision)
 
@@ -122,12 +138,18 @@ class Recorder:
                     else:
                         move = answer.move
                         tokens_in, tokens_out = first.tokens_in * votes, first.tokens_out
-                        record = PLAIN_HEADER(votes, (move[0] << 4) | (move[1] << 2) | move[2], tokens_in, tokens_out)
-                        tokens_out *= votes
+                        if tokens_in <= MAX_U32:
+                            record = PLAIN_HEADER(votes, (move[0] << 4) | (move[1] << 2) | move[2], tokens_in,
+                                                  tokens_out)
+                            tokens_out *= votes
             if record is None:
-                record, votes, tokens_in, tokens_out = encode_step(
-                    event.state, answer, correct, samples, self._keep_text, self._texts  # type: ignore[union-attr]
-                )
+                try:
+                    record, votes, tokens_in, tokens_out = encode_step(
+                        event.state, answer, correct, samples, self._keep_text, self._texts,  # type: ignore[union-attr]
+                        exact_tokens_in=self._exact_tokens_in,
+                    )
+                except CodecError as exc:
+                    raise RecordingWriteError(f"cannot record step {step} in {self.path}: {exc}") from None
                 rare = bool(cancelled or red_flags or self._texts)
             self._acquire()  # cheaper than `with`; the guard thread may be sealing
             try:
@@ -173,7 +195,11 @@ class Recorder:
     def _undecided_step(self, event: StepUndecided) -> None:
         leader = event.ranked[0][0] if event.ranked else None
         texts: list[tuple[int, bytes]] = []
-        record, *_ = encode_step(event.state, leader, False, event.samples, self._keep_text, texts)
+        try:
+            record, *_ = encode_step(event.state, leader, False, event.samples, self._keep_text, texts,
+                                     exact_tokens_in=self._exact_tokens_in)
+        except CodecError as exc:
+            raise RecordingWriteError(f"cannot record step {event.step} in {self.path}: {exc}") from None
         with self._lock:
             self._attempts += 1
             self._undecided.append(
@@ -245,7 +271,7 @@ class Recorder:
             raise self._failure()
 
 
-def _open_for_writing(path: Path, create: bool) -> sqlite3.Connection:
+def _open_for_writing(path: Path, create: bool, on_failure: Callable[[], object] | None = None) -> sqlite3.Connection:
     """A connection in WAL mode; a new file gets its schema and maker's marks first, written
     straight into the main file so that even a crashed recording's header says what it is."""
     if create:
@@ -253,8 +279,7 @@ def _open_for_writing(path: Path, create: bool) -> sqlite3.Connection:
             raise RecordingError(f"{path} already exists: resume it with 'maker resume {path}' or choose another name")
         if not path.parent.is_dir():
             raise RecordingError(f"cannot create {path}: no directory {path.parent}")
-    else:
-        check_file(path)
+    connection = None
     try:
         connection = sqlite3.connect(path, check_same_thread=False)
         if create:
@@ -266,6 +291,10 @@ def _open_for_writing(path: Path, create: bool) -> sqlite3.Connection:
         connection.execute("PRAGMA synchronous = NORMAL")
         return connection
     except (sqlite3.Error, ValueError) as exc:
+        if connection is not None:
+            connection.close()
+        if on_failure is not None:
+            on_failure()
         raise RecordingError(f"cannot open {path} for writing: {exc}") from None
 
 

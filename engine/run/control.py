@@ -145,35 +145,50 @@ class RunControl:
         return False
 
     def wait(self, step_start: bool) -> None:
-        """Block this thread until the run may go on, then keep the pace before a sample."""
+        """Block this thread until the run may go on, then keep the pace before a sample. A pause
+        that comes during the pace holds the sample back until the run may go on again."""
         with self._changed:
-            while not self._may_pass(step_start):
-                self.parked = True
-                self._changed.wait()
-            self.parked = False
-            if step_start or self.stop_requested or not self._samples_per_second:
-                return
-            # Pace: sleep out the interval, but wake at once for a pause, a pace change or a stop.
-            deadline = time.monotonic() + 1.0 / self._samples_per_second
-            while not self.stop_requested and (remaining := deadline - time.monotonic()) > 0:
-                pace = self._samples_per_second
-                self._changed.wait(remaining)
-                if self._samples_per_second != pace:
+            while True:
+                while not self._may_pass(step_start):
+                    self.parked = True
+                    self._changed.wait()
+                self.parked = False
+                if step_start or self.stop_requested or not self._samples_per_second:
                     return
+                let_through_paused = self._paused  # a requested step or sample: a pause does not hold it
+                # Pace: sleep out the interval, but wake at once for a pause, a pace change or a stop.
+                deadline = time.monotonic() + 1.0 / self._samples_per_second
+                while not self.stop_requested and (remaining := deadline - time.monotonic()) > 0:
+                    pace = self._samples_per_second
+                    self._changed.wait(remaining)
+                    if self._samples_per_second != pace or (self._held() and not let_through_paused):
+                        break
+                if let_through_paused or not self._held():
+                    return
+
+    def _held(self) -> bool:
+        """Paused, outside a requested step: a sample that passed its gate running waits. Hold the lock."""
+        return self._paused and not self._in_requested_step and not self.stop_requested
 
     async def gate(self, step_start: bool) -> None:
         """The same as :meth:`wait`, polling from the event loop so that tasks in flight go on."""
         while True:
-            with self._changed:
-                self.parked = not self._may_pass(step_start)
-                if not self.parked:
-                    break
-            await asyncio.sleep(POLL_S)
-        pace = self._samples_per_second
-        if pace and not step_start and not self.stop_requested:
+            while True:
+                with self._changed:
+                    self.parked = not self._may_pass(step_start)
+                    if not self.parked:
+                        break
+                await asyncio.sleep(POLL_S)
+            pace = self._samples_per_second
+            if not pace or step_start or self.stop_requested:
+                return
+            let_through_paused = self._paused
             event = self._stop_event
             if event is None:
                 await asyncio.sleep(1.0 / pace)
             else:  # keep the pace, but wake for a stop
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), 1.0 / pace)
+            with self._changed:
+                if let_through_paused or not self._held():
+                    return

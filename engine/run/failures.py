@@ -13,6 +13,7 @@ import time
 import traceback
 from pathlib import Path
 
+from engine.paths import logs_dir
 from engine.run.config import StopReason
 
 
@@ -30,15 +31,9 @@ class ListenerFailed(Exception):
     """A listener raised while handling an event; ``__cause__`` is what it raised."""
 
 
-def log_dir() -> Path:
-    """Where crash logs go: ``$XDG_STATE_HOME/maker/logs`` (``~/.local/state/maker/logs``)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "maker" / "logs"
-
-
 def write_crash_log(exc: BaseException, context: str) -> Path | None:
-    """Write ``exc``'s traceback to a new file in :func:`log_dir`; None when even that fails."""
-    folder = log_dir()
+    """Write ``exc``'s traceback to a new file in :func:`~engine.paths.logs_dir`; None when even that fails."""
+    folder = logs_dir()
     path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -50,7 +45,7 @@ def write_crash_log(exc: BaseException, context: str) -> Path | None:
     return path
 
 
-def describe(exc: BaseException) -> str:
+def brief(exc: BaseException) -> str:
     """An exception in a few words: its message, or its type when it has none."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

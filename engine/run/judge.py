@@ -15,7 +15,7 @@ from engine.models.sampler import Completion
 from engine.run.events import SampleCancelled, SampleReceived, SampleRedFlagged, StepSample
 from engine.run.listeners import Listeners, emit
 from engine.run.totals import Totals
-from engine.task.parser import Answer, RedFlag, parse_answer
+from engine.task.parser import Answer, judge_reply
 
 Ready = deque[tuple[int, float, Completion]]
 """Replies that arrived and wait to be judged: (launch index, temperature, reply), arrival order."""
@@ -44,17 +44,16 @@ class Judge:
 
     def judge(self, step: int, index: int, temperature: float, completion: Completion) -> Answer | None:
         """Count a reply and parse it: its candidate, or None when it is red-flagged."""
-        if completion.finish_reason == "length" or completion.tokens_out > self.max_tokens:
-            parsed: Answer | RedFlag = RedFlag.TOO_LONG
-        else:
-            parsed = parse_answer(completion.text, self.disks)
+        parsed = judge_reply(completion.text, completion.finish_reason, completion.tokens_out, self.max_tokens, self.disks)
         totals, lock = self.totals, self.lock
         lock.acquire()  # cheaper than `with`; the screen's thread copies the totals under it
-        totals.tokens_in += completion.tokens_in
-        totals.tokens_out += completion.tokens_out
-        if parsed.__class__ is not Answer:
-            totals.red_flags[parsed] += 1  # type: ignore[index]
-        lock.release()
+        try:
+            totals.tokens_in += completion.tokens_in
+            totals.tokens_out += completion.tokens_out
+            if parsed.__class__ is not Answer:
+                totals.red_flags[parsed] += 1  # type: ignore[index]
+        finally:
+            lock.release()
         log = self.log
         if log is not None:
             log.append((index, temperature, parsed, completion))

@@ -15,7 +15,7 @@ from engine.run.failures import ListenerFailed
 class Listeners:
     """The listeners of one run."""
 
-    __slots__ = ("starts", "steps", "samples", "decisions_want_samples")
+    __slots__ = ("starts", "steps", "samples", "decisions", "decisions_want_samples")
 
     def __init__(self) -> None:
         self.starts: tuple[Listener, ...] = ()
@@ -24,6 +24,8 @@ class Listeners:
         """Called with each decided or undecided step and the end of the run."""
         self.samples: tuple[Listener, ...] = ()
         """Called with each sample event; the engine builds none when this is empty."""
+        self.decisions: tuple[Listener, ...] = ()
+        """The step listeners that want each step's samples in its event."""
         self.decisions_want_samples = False
         """True once a decision listener wants each step's samples in its event."""
 
@@ -42,6 +44,7 @@ class Listeners:
         """Decided and undecided steps with their samples in the event, and the end of the run:
         all a recorder needs, at the cost of a tuple a sample and no sample event."""
         self.steps = (*self.steps, listener)
+        self.decisions = (*self.decisions, listener)
         self.decisions_want_samples = True
 
     def unsubscribe(self, listener: Listener) -> None:
@@ -49,6 +52,8 @@ class Listeners:
         self.starts = tuple(known for known in self.starts if known != listener)
         self.steps = tuple(known for known in self.steps if known != listener)
         self.samples = tuple(known for known in self.samples if known != listener)
+        self.decisions = tuple(known for known in self.decisions if known != listener)
+        self.decisions_want_samples = bool(self.decisions)
 
     def __len__(self) -> int:
         """Distinct listeners subscribed to anything."""

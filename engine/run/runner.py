@@ -2,8 +2,9 @@
 
 For each step the runner builds the prompt from the previous step's *voted* move and state, lets
 a sampling loop (:mod:`engine.run.sampling`) vote on the replies, and moves on with the winner.
-The simulator audits each decided step against the strategy's answer for the state the agent was
-shown; it reports a mismatch and never repairs the state. A run ends solved, finished with errors,
+It audits each decided step against the strategy's answer for the state the agent was shown
+(the puzzle's own simulator, :mod:`engine.task.hanoi`); it reports a mismatch and never repairs
+the state. A run ends solved, finished with errors,
 undecided, stopped (by the user, the budget or the audit) or failed, each failure with its own
 reason (:mod:`engine.run.failures`).
 """
@@ -23,10 +24,10 @@ from engine.models.sampler import ModelError, Sampler
 from engine.run.config import Checkpoint, RunConfig, StopReason
 from engine.run.control import RunControl
 from engine.run.events import Listener, RunFinished, StepDecided, StepStarted, StepUndecided
-from engine.run.failures import ListenerFailed, SamplerFailed, StopRun, describe, write_crash_log
+from engine.run.failures import ListenerFailed, SamplerFailed, StopRun, brief, write_crash_log
 from engine.run.judge import Judge
 from engine.run.listeners import Listeners, emit
-from engine.run.sampling import Budget, Undecided, vote_now, vote_waiting
+from engine.run.sampling import Budget, Rules, Undecided, vote_now, vote_waiting
 from engine.run.summary import RunSummary, UndecidedStep, explain_undecided, format_answer_short
 from engine.run.totals import Totals
 from engine.task.hanoi import (
@@ -42,10 +43,10 @@ from engine.task.hanoi import (
 )
 from engine.task.parser import Answer, RedFlag
 from engine.task.prompt import PromptBuilder
-from engine.voting.forecast import Forecast, forecast
+from engine.voting.forecast import Forecast
 
 FORECAST_MARKS = (0.01, 0.10, 0.25, 0.50, 0.75)
-CLOSE_TIMEOUT_S = 1.0
+CLOSE_TIMEOUT_S = 0.5
 """How long the sampler may take to close its connections at the end of a run."""
 
 Ending = tuple[StopReason, str, UndecidedStep | None]
@@ -94,6 +95,7 @@ class Runner:
         self._steps_before = self.totals.steps
         self._paused_at_start = 0.0
         self._ended_at: float | None = None
+        self._paused_at_end = 0.0
 
     # -- listeners ----------------------------------------------------------------------------
 
@@ -131,25 +133,20 @@ class Runner:
             totals, _ = self.totals_now()
         if elapsed_s is None:
             elapsed_s = self.running_s()
-        return forecast(
-            steps_done=totals.steps,
-            total_steps=total_steps(self.config.disks),
-            k=self.config.k,
-            votes=totals.samples,
-            winner_votes=totals.winner_votes,
-            red_flags=totals.flagged,
-            cost_usd=self.cost_of(totals),
-            elapsed_s=elapsed_s,
-            steps_timed=totals.steps - self._steps_before if steps_timed is None else steps_timed,
+        return totals.forecast(
+            total_steps(self.config.disks), self.config.k, self.cost_of(totals), elapsed_s,
+            totals.steps - self._steps_before if steps_timed is None else steps_timed,
         )
 
     def running_s(self) -> float | None:
         """Seconds the run has been running, pauses left out; None before it starts."""
         if self.started_at is None:
             return None
-        now = self._ended_at if self._ended_at is not None else self.clock()
-        paused = self.control.paused_s() - self._paused_at_start if self.control is not None else 0.0
-        return max(0.0, now - self.started_at - paused)
+        if self._ended_at is not None:
+            now, paused_s = self._ended_at, self._paused_at_end
+        else:
+            now, paused_s = self.clock(), self.control.paused_s() if self.control is not None else 0.0
+        return max(0.0, now - self.started_at - (paused_s - self._paused_at_start))
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -176,18 +173,19 @@ class Runner:
                 ending = (cause.reason, f"step {self.position.step}: {cause}", None)
             else:
                 log_file = write_crash_log(cause, f"a {failure} failed")
-                ending = ("listener_error", f"step {self.position.step}: a listener failed ({describe(cause)})"
+                ending = ("listener_error", f"step {self.position.step}: a listener failed ({brief(cause)})"
                           + _see(log_file), None)
         except Exception as exc:  # the engine's own bug: keep what was decided, say where the trace is
             self.failure = exc
             log_file = write_crash_log(exc, "the engine failed")
-            ending = ("internal_error", f"step {self.position.step}: the engine failed ({describe(exc)})"
+            ending = ("internal_error", f"step {self.position.step}: the engine failed ({brief(exc)})"
                       + _see(log_file), None)
         finally:
             if stop is not None:
                 stop.cancel()
             with contextlib.suppress(Exception):  # closing connections cannot change what was decided
                 await asyncio.wait_for(self.sampler.close(), CLOSE_TIMEOUT_S)
+        self._paused_at_end = self.control.paused_s() if self.control is not None else 0.0
         self._ended_at = self.clock()
         summary = self._summary(*ending, self._ended_at - started, log_file)
         self.finished = summary
@@ -220,6 +218,7 @@ class Runner:
         config, totals, lock, judge, listeners = self.config, self.totals, self.lock, self.judge, self.listeners
         disks, k, control, budget, sampler = config.disks, config.k, self.control, self.budget, self.sampler
         builder = PromptBuilder(disks)
+        rules = Rules.of(config)
         step, state, previous = self.checkpoint
         on_path = state == state_before_step(step, disks) and (
             previous == (optimal_move(step - 1, disks) if step > 1 else None)
@@ -249,12 +248,13 @@ class Runner:
                 expected = Answer(expected_move, apply_move(state, expected_move))
             try:
                 if immediate:
-                    outcome = vote_now(judge, config, sampler, control, budget, step, messages)
+                    tally, red_flags, cancelled = vote_now(judge, rules, sampler, control, budget, step, messages)
                 else:
-                    outcome = await vote_waiting(judge, config, sampler, control, budget, step, messages, stop)
+                    tally, red_flags, cancelled = await vote_waiting(
+                        judge, rules, sampler, control, budget, step, messages, stop
+                    )
             except Undecided as undecided:
                 return self._undecided(step, undecided, expected, state, previous)
-            tally, red_flags, cancelled = outcome
             if tally is None:
                 if budget is not None and budget.hit:
                     return "budget", budget.message(step), None
@@ -263,9 +263,11 @@ class Runner:
             correct = answer == expected
             votes = tally.total
             lock.acquire()  # the totals and the position move together for the screen's copy
-            totals.count_decision(step, votes, tally.leader_votes, correct, k)
-            self.position = Checkpoint(step + 1, answer.state, answer.move)
-            lock.release()
+            try:
+                totals.count_decision(step, votes, tally.leader_votes, correct, k)
+                self.position = Checkpoint(step + 1, answer.state, answer.move)
+            finally:
+                lock.release()
             if not correct:
                 on_path = False
             if step == next_forecast:
@@ -340,7 +342,7 @@ class Runner:
 
 def describe_model(exc: BaseException) -> str:
     """A model's fault in its own words (a :class:`ModelError` says it all), else with its type."""
-    return str(exc) if isinstance(exc, ModelError) else describe(exc)
+    return str(exc) if isinstance(exc, ModelError) else brief(exc)
 
 
 def _see(log_file: Path | None) -> str:

@@ -4,13 +4,14 @@ The first round sends ``parallel`` (default k) samples, the first at the first t
 that only as many as the leader still needs, counting those in flight, so no sample is drawn that
 a one-at-a-time sampler would not draw too. :func:`vote_now` serves samplers that never wait (the
 simulated model without latency) with no task per sample; :func:`vote_waiting` serves samplers
-that wait, with a task per request, and returns at once on a stop, cancelling what is in flight;
-the budget stops a run only when nothing is in flight, so that stop never waits for a server.
+that wait, with a task per request, and returns at once on a stop (or within a short grace on a
+budget stop), cancelling what is in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 from typing import NamedTuple
 
@@ -25,8 +26,10 @@ from engine.task.parser import Answer
 from engine.task.prompt import Message
 from engine.voting.tally import VoteTally
 
-CANCEL_WAIT_S = 0.5
+CANCEL_WAIT_S = 0.2
 """How long cancelled requests may take to wind down before the loop goes on without them."""
+BUDGET_GRACE_S = 0.5
+"""How long replies in flight may take to come back once the budget blocks the next sample."""
 
 
 class Undecided(Exception):
@@ -37,12 +40,31 @@ class Undecided(Exception):
         self.red_flags = red_flags
 
 
-class Outcome(NamedTuple):
-    """How a step's voting ended: the tally (None when stopped), its red flags and cancellations."""
+Outcome = tuple["VoteTally[Answer] | None", int, int]
+"""How a step's voting ended: the tally (None when stopped), its red flags and its cancellations."""
 
-    tally: VoteTally[Answer] | None
-    red_flags: int
-    cancelled: int
+
+class Rules(NamedTuple):
+    """A run's sampling rules, worked out once: temperatures, token limit, round size and caps."""
+
+    k: int
+    first_temperature: float
+    temperature: float
+    max_tokens: int
+    first_round: int
+    """Samples sent at the start of a step: ``parallel``, and at least k."""
+    cap: float
+    """Valid votes after which a step without a winner is undecided (infinite: no cap)."""
+    red_cap: float
+
+    @classmethod
+    def of(cls, config: RunConfig) -> Rules:
+        return cls(
+            config.k, config.first_temperature, config.temperature, config.max_tokens,
+            max(config.parallel or config.k, config.k),
+            math.inf if config.max_votes_per_step is None else config.max_votes_per_step,
+            math.inf if config.max_red_flags_per_step is None else config.max_red_flags_per_step,
+        )
 
 
 class Budget:
@@ -77,7 +99,7 @@ class Budget:
 
 
 def vote_now(
-    judge: Judge, config: RunConfig, sampler: Sampler, control: RunControl | None, budget: Budget | None,
+    judge: Judge, rules: Rules, sampler: Sampler, control: RunControl | None, budget: Budget | None,
     step: int, messages: list[Message],
 ) -> Outcome:
     """Vote with a sampler that never waits: draw, judge, repeat.
@@ -86,11 +108,9 @@ def vote_now(
     order as sending a round out at once. Samples of a round that were due but not yet drawn when
     the step is decided (only when ``parallel`` exceeds k) are cancelled undrawn.
     """
-    first_temperature, temperature, max_tokens = config.first_temperature, config.temperature, config.max_tokens
-    cap, red_cap = config.max_votes_per_step, config.max_red_flags_per_step
-    tally: VoteTally[Answer] = VoteTally(config.k)
+    k, first_temperature, temperature, max_tokens, owed, cap, red_cap = rules  # owed: due but not drawn yet
+    tally: VoteTally[Answer] = VoteTally(k)
     add, complete, judged = tally.add, sampler.complete_now, judge.judge
-    owed = max(config.parallel or config.k, config.k)  # samples of the current round not yet drawn
     index = red_flags = 0
     while True:
         if owed == 0:
@@ -98,9 +118,9 @@ def vote_now(
         if control is not None and control.engaged:
             control.wait(step_start=False)
             if control.stop_requested:
-                return Outcome(None, red_flags, judge.cancel_undrawn(step, index, owed))
+                return None, red_flags, judge.cancel_undrawn(step, index, owed)
         if budget is not None and not budget.allows(0):
-            return Outcome(None, red_flags, judge.cancel_undrawn(step, index, owed))
+            return None, red_flags, judge.cancel_undrawn(step, index, owed)
         sample_temperature = first_temperature if index == 0 else temperature
         try:
             completion = complete(messages, sample_temperature, max_tokens)
@@ -114,28 +134,31 @@ def vote_now(
             if red_flags >= red_cap:
                 raise Undecided(tally, red_flags)
         elif add(answer):
-            return Outcome(tally, red_flags, judge.cancel_undrawn(step, index, owed))
+            return tally, red_flags, judge.cancel_undrawn(step, index, owed) if owed else 0
         elif tally.total >= cap:
             raise Undecided(tally, red_flags)
 
 
 async def vote_waiting(
-    judge: Judge, config: RunConfig, sampler: Sampler, control: RunControl | None, budget: Budget | None,
+    judge: Judge, rules: Rules, sampler: Sampler, control: RunControl | None, budget: Budget | None,
     step: int, messages: list[Message], stop: asyncio.Future[None] | None,
 ) -> Outcome:
     """Vote with a sampler that waits: requests run as tasks and are judged as they arrive.
 
     ``stop`` completes when the user stops the run: the loop then returns at once, whatever the
-    server is doing. Requests still running when the step ends are cancelled; replies that arrived
-    but were not judged yet are cancelled too (their tokens count: they were paid for).
+    server is doing. When the budget leaves no room for a needed sample, the replies in flight
+    (reserved at their worst cost) get :data:`BUDGET_GRACE_S` to come back and show what they
+    really cost; then the budget stops the run, cancelling what is still in flight. Requests still
+    running when the step ends are cancelled; replies that arrived but were not judged yet are
+    cancelled too (their tokens count: they were paid for).
     """
-    first_temperature, temperature, max_tokens = config.first_temperature, config.temperature, config.max_tokens
-    cap, red_cap = config.max_votes_per_step, config.max_red_flags_per_step
-    first_round = max(config.parallel or config.k, config.k)
-    tally: VoteTally[Answer] = VoteTally(config.k)
+    k, first_temperature, temperature, max_tokens, first_round, cap, red_cap = rules
+    tally: VoteTally[Answer] = VoteTally(k)
     ready: Ready = deque()
     pending: InFlight = {}
     launched = judged = red_flags = 0
+    clock = asyncio.get_running_loop().time
+    budget_deadline: float | None = None
     try:
         while True:
             wanted = (first_round if launched == 0 else tally.votes_still_needed) - (launched - judged)
@@ -143,20 +166,24 @@ async def vote_waiting(
                 if control is not None and control.engaged:
                     await control.gate(step_start=False)
                     if control.stop_requested:
-                        return Outcome(None, red_flags, judge.cancel_in_flight(step, ready, pending))
+                        return None, red_flags, _cancel(judge, step, ready, pending)
                 if budget is not None and not budget.allows(len(pending) + len(ready)):
-                    break  # what is in flight may leave room; with nothing in flight, the budget stops the run
+                    if budget_deadline is None:
+                        budget_deadline = clock() + BUDGET_GRACE_S
+                    break
+                budget_deadline = None
                 sample_temperature = first_temperature if launched == 0 else temperature
                 task = asyncio.ensure_future(sampler.complete(messages, sample_temperature, max_tokens))
                 pending[task] = (launched, sample_temperature)
                 launched += 1
             if not ready:
                 if not pending:  # the budget allows no further sample
-                    return Outcome(None, red_flags, 0)
+                    return None, red_flags, 0
+                timeout = None if budget_deadline is None else max(0.0, budget_deadline - clock())
                 done, _ = await asyncio.wait([*pending, stop] if stop is not None else pending,
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if stop is not None and stop in done:
-                    return Outcome(None, red_flags, judge.cancel_in_flight(step, ready, pending))
+                                             timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                if (stop is not None and stop in done) or not done:  # a stop, or the budget's grace is over
+                    return None, red_flags, _cancel(judge, step, ready, pending)
                 for task in sorted(done, key=lambda t: pending[t][0]):  # type: ignore[index]
                     index, sample_temperature = pending.pop(task)  # type: ignore[call-overload]
                     try:
@@ -173,7 +200,7 @@ async def vote_waiting(
                     judge.cancel_in_flight(step, ready, pending)
                     raise Undecided(tally, red_flags)
             elif tally.add(answer):
-                return Outcome(tally, red_flags, judge.cancel_in_flight(step, ready, pending))
+                return tally, red_flags, judge.cancel_in_flight(step, ready, pending)
             elif tally.total >= cap:
                 judge.cancel_in_flight(step, ready, pending)
                 raise Undecided(tally, red_flags)
@@ -185,3 +212,12 @@ async def vote_waiting(
             for task in pending:  # retrieve what they raised, so that nothing is reported as lost
                 if task.done() and not task.cancelled():
                     task.exception()
+
+
+def _cancel(judge: Judge, step: int, ready: Ready, pending: InFlight) -> int:
+    """Cancel a step that stops: replies that came back meanwhile were paid for, so they count
+    as arrived (their tokens too); the rest are cancelled in flight."""
+    for task in [task for task in pending if task.done() and not task.cancelled() and task.exception() is None]:
+        index, temperature = pending.pop(task)
+        ready.append((index, temperature, task.result()))
+    return judge.cancel_in_flight(step, ready, pending)

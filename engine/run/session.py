@@ -6,6 +6,7 @@ durable step with the recorded configuration (k may change).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,10 +16,10 @@ from engine.models.factory import ServerOptions, rebuild_sampler
 from engine.models.pricing import Pricing
 from engine.models.sampler import Sampler
 from engine.models.urls import host_of
-from engine.recording.format import RecordingError, recording_meta
+from engine.recording.format import RecordingError, RecordingMeta, recording_meta
 from engine.recording.reader import Recording
 from engine.recording.writer import Recorder
-from engine.run.config import RunConfig
+from engine.run.config import Checkpoint, RunConfig
 from engine.run.control import RunControl
 from engine.run.runner import Runner
 from engine.run.summary import RunSummary
@@ -44,6 +45,7 @@ class Session:
                     "stopped": "recording_error",
                     "message": f"{summary.message}; but the recording failed at the end: {exc}",
                 })
+                self.runner.finished = summary  # what a screen shows as the run's end
         self.summary = summary
         return summary
 
@@ -77,7 +79,7 @@ def new_session(
             keep_text=keep_text,
             base_url_host=host_of(sampler.base_url),
         )
-        recorder = Recorder(record, meta, runner.checkpoint)
+        recorder = _recorder_or_close(sampler, record, meta, runner.checkpoint, append=False)
         recorder.attach(runner)
     return Session(runner, control, recorder)
 
@@ -107,11 +109,23 @@ def resume_session(
         config = config.model_copy(update={"budget_usd": budget_usd})
     if config.max_votes_per_step < config.k:
         raise RecordingError(f"k = {config.k} needs a vote cap of at least k (the recording's is {config.max_votes_per_step})")
+    if config.budget_usd is not None and meta.pricing is None:
+        raise RecordingError(f"{path}: the recorded model {meta.model!r} has no prices, so no budget can be kept")
     sampler = rebuild_sampler(meta.model, meta.sampler, position.step, server)
     if k is not None and k != meta.k_at(position.step):
         meta.k_segments.append((position.step, k))
     control = control or RunControl()
     runner = Runner(config, sampler, pricing=meta.pricing, resume_from=position, control=control, totals=totals)
-    recorder = Recorder(path, meta, position, append=True)
+    recorder = _recorder_or_close(sampler, path, meta, position, append=True)
     recorder.attach(runner)
     return Session(runner, control, recorder)
+
+
+def _recorder_or_close(sampler: Sampler, path: Path, meta: RecordingMeta, start: Checkpoint, append: bool) -> Recorder:
+    """The run's recorder; when the file cannot be written, the sampler's connections are closed
+    before the error goes on (no run will use them)."""
+    try:
+        return Recorder(path, meta, start, append=append)
+    except BaseException:
+        asyncio.run(sampler.close())
+        raise

@@ -14,6 +14,7 @@ from typing import Protocol
 from pydantic import TypeAdapter, ValidationError
 
 from engine.task.parser import Answer, RedFlag
+from engine.voting.forecast import Forecast, forecast
 
 
 def no_red_flags() -> dict[str, int]:
@@ -62,6 +63,15 @@ class Totals:
     def flagged(self) -> int:
         """Red-flagged samples of every reason."""
         return sum(self.red_flags.values())
+
+    def forecast(self, total_steps: int, k: int, cost_usd: float | None, elapsed_s: float | None,
+                 steps_timed: int) -> Forecast:
+        """What these totals say about the rest of a run of ``total_steps``; ``elapsed_s`` is
+        the running time of the last ``steps_timed`` steps."""
+        return forecast(
+            steps_done=self.steps, total_steps=total_steps, k=k, votes=self.samples, winner_votes=self.winner_votes,
+            red_flags=self.flagged, cost_usd=cost_usd, elapsed_s=elapsed_s, steps_timed=steps_timed,
+        )
 
     def copy(self) -> Totals:
         """An independent copy (the dicts too)."""

@@ -101,11 +101,19 @@ def _all_disks(disks: int) -> list[int]:
     return list(range(1, disks + 1))
 
 
-def red_flag_for_length(finish_reason: str | None, tokens_out: int, max_tokens: int) -> RedFlag | None:
-    """``too_long`` when the reply was cut at the limit or ran past it, else None."""
-    if finish_reason == "length" or tokens_out > max_tokens:
+def is_too_long(finish_reason: str | None, tokens_out: int, max_tokens: int) -> bool:
+    """The ``too_long`` rule: the reply was cut at the token limit, or ran past it."""
+    return finish_reason == "length" or tokens_out > max_tokens
+
+
+@lru_cache(maxsize=1024)
+def judge_reply(text: str, finish_reason: str | None, tokens_out: int, max_tokens: int, disks: int) -> Parsed:
+    """A reply's candidate, or the red flag that rejects it: too long first, then the parser's.
+
+    Cached: a step's samples at temperature 0 and many at 0.1 are the same reply, counted the same."""
+    if is_too_long(finish_reason, tokens_out, max_tokens):
         return RedFlag.TOO_LONG
-    return None
+    return parse_answer(text, disks)
 
 
 def format_answer(answer: Answer) -> str:

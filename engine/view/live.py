@@ -6,8 +6,9 @@ event: it keeps the current step's sample events in a list, the last decided ste
 decided step's spend in a hand-off queue. In summary (full speed, when steps fly by faster than
 any screen can show them) it listens to nothing, so the engine pays nothing. The UI thread calls
 :meth:`LiveView.snapshot` (at most 20 times a second): the totals and the position come from one
-copy taken under the runner's lock, so the numbers on screen always belong together. Only the UI
-thread writes the spend history and the cost series.
+copy taken under the runner's lock, so the figures on screen always belong together; in detail the
+towers and the tally come from the events heard, which may trail the totals by a sample. Only the
+UI thread writes the spend history and the cost series.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from engine.run.events import Event, StepDecided, StepStarted, StepUndecided
 from engine.run.runner import Runner
 from engine.run.totals import Totals
 from engine.task.hanoi import Move, State, total_steps
-from engine.view.snapshot import SPEND_HISTORY, Snapshot, Status, outcomes_of_events, tally, totals_fields
+from engine.view.snapshot import SPEND_HISTORY, Snapshot, Status, outcomes_of_events, spend, tally, totals_fields
 
 COST_POINTS = 400
 """Points the cost series keeps; older ones are thinned by half when it overflows."""
@@ -40,8 +41,9 @@ class LiveView:
         self._disks, self._k = config.disks, config.k
         self._total = total_steps(config.disks)
         position = runner.checkpoint
-        self._state: State = position.state
-        self._last_move: Move | None = position.previous_move
+        self._towers: tuple[State, Move | None] = (position.state, position.previous_move)
+        """The state after the last decided step heard, and the move that made it (one reference,
+        replaced whole, so the UI thread never reads half of an update)."""
         self._step = position.step
         self._samples: list[Any] = []
         self._decided: tuple[int, tuple[Any, ...]] | None = None
@@ -70,7 +72,7 @@ class LiveView:
         if on:
             totals, position = self.runner.totals_now()
             self._step = position.step
-            self._state, self._last_move = position.state, position.previous_move
+            self._towers = (position.state, position.previous_move)
             self._engine_spent = self._spent_before = self._spent(totals)
             del self._samples[:]
             self._decided = None
@@ -80,10 +82,12 @@ class LiveView:
             self.runner.unsubscribe(self._listener)
             self.runner.unsubscribe(self._sample_listener)
 
+    def close(self) -> None:
+        """Stop following the run (UI thread)."""
+        self.set_detail(False)
+
     def _spent(self, totals: Totals) -> float:
-        """USD so far, or tokens for an unpriced model."""
-        cost = self.runner.cost_of(totals)
-        return float(totals.tokens_in + totals.tokens_out) if cost is None else cost
+        return spend(self.runner.pricing, totals.tokens_in, totals.tokens_out)
 
     def cost_series(self) -> list[tuple[int, float]]:
         """(steps decided, cumulative spend), a point a snapshot, thinned to at most 400 (UI thread)."""
@@ -98,7 +102,7 @@ class LiveView:
         elif kind is StepDecided:
             answer = event.answer  # type: ignore[union-attr]
             self._decided = (event.step, tuple(self._samples))  # type: ignore[union-attr]
-            self._state, self._last_move = answer.state, answer.move
+            self._towers = (answer.state, answer.move)
             spent = self._spent(self.runner.totals)  # the engine's own thread reads its totals as they are
             self._decided_spend.append(spent - self._engine_spent)
             self._engine_spent = spent
@@ -119,7 +123,7 @@ class LiveView:
             elif decided is not None and decided[0] == step:
                 step_decided = True
             candidates, views = tally(outcomes_of_events(samples))
-            state, last_move = self._state, self._last_move
+            state, last_move = self._towers
             while self._decided_spend:
                 self._spend.append(self._decided_spend.popleft())
         else:

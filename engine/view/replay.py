@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
-from engine.models.factory import expected_votes
+from engine.models.factory import formula_votes_for
 from engine.recording.format import RecordingError, StepRecord
 from engine.recording.reader import Recording
 from engine.task.hanoi import Move, State
-from engine.view.snapshot import SPEND_HISTORY, Snapshot, Status, outcomes_of_records, tally, totals_fields
-from engine.voting.forecast import forecast
+from engine.view.snapshot import SPEND_HISTORY, Snapshot, Status, outcomes_of_records, spend, tally, totals_fields
 
 FINE_SERIES_STEPS = 20_000
 
@@ -29,7 +28,7 @@ class ReplayCursor:
         self.recording = recording
         meta = recording.meta
         self._pricing = meta.pricing
-        self.expected_votes = expected_votes(meta.sampler, meta.run.k)
+        self.expected_votes = formula_votes_for(meta.sampler, meta.run.k)
         self.playing = False
         self.speed: float | None = 10.0
         self._block_series: list[tuple[int, int, int]] | None = None
@@ -113,10 +112,7 @@ class ReplayCursor:
         return self._spend_of(sum(s.tokens_in for s in record.samples), sum(s.tokens_out for s in record.samples))
 
     def _spend_of(self, tokens_in: int, tokens_out: int) -> float:
-        """USD, or tokens for an unpriced model."""
-        if self._pricing is None:
-            return float(tokens_in + tokens_out)
-        return self._pricing.cost(tokens_in, tokens_out)
+        return spend(self._pricing, tokens_in, tokens_out)
 
     # -- showing ----------------------------------------------------------------------------------
 
@@ -156,17 +152,7 @@ class ReplayCursor:
             status=status,
             message=(meta.last_message or "") if self.at_end else "",
             speed=self.speed,
-            forecast=forecast(
-                steps_done=totals.steps,
-                total_steps=self.recording.total_steps,
-                k=record.k,
-                votes=totals.samples,
-                winner_votes=totals.winner_votes,
-                red_flags=totals.flagged,
-                cost_usd=cost,
-                elapsed_s=None,
-                steps_timed=0,
-            ),
+            forecast=totals.forecast(self.recording.total_steps, record.k, cost, None, 0),
             **totals_fields(totals),  # type: ignore[arg-type]
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal, NamedTuple
 
+from engine.models.pricing import Pricing
 from engine.recording.format import SampleRecord
 from engine.run.events import SampleCancelled, SampleReceived, SampleRedFlagged
 from engine.run.totals import Totals
@@ -97,6 +98,11 @@ class Snapshot(NamedTuple):
     @property
     def progress(self) -> float:
         return self.steps_done / self.total_steps if self.total_steps else 0.0
+
+
+def spend(pricing: Pricing | None, tokens_in: int, tokens_out: int) -> float:
+    """What the spend sparkline and the cost plot show: USD, or tokens for an unpriced model."""
+    return float(tokens_in + tokens_out) if pricing is None else pricing.cost(tokens_in, tokens_out)
 
 
 def totals_fields(totals: Totals) -> dict[str, object]:

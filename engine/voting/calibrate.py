@@ -25,7 +25,7 @@ from engine.models.pricing import Pricing
 from engine.models.sampler import Completion, Sampler
 from engine.models.urls import host_of
 from engine.task.hanoi import apply_move, optimal_move, state_before_step, total_steps
-from engine.task.parser import Answer, RedFlag, parse_answer
+from engine.task.parser import Answer, RedFlag, judge_reply
 from engine.task.prompt import PromptBuilder
 from engine.voting.scaling import NoMargin, expected_samples_per_step, k_min, wilson_interval
 
@@ -165,10 +165,7 @@ async def calibrate(
         tokens_in += completion.tokens_in
         tokens_out += completion.tokens_out
         latency += completion.latency_s
-        if completion.finish_reason == "length" or completion.tokens_out > max_tokens:
-            flags[RedFlag.TOO_LONG.value] += 1
-            continue
-        parsed = parse_answer(completion.text, disks)
+        parsed = judge_reply(completion.text, completion.finish_reason, completion.tokens_out, max_tokens, disks)
         if isinstance(parsed, RedFlag):
             flags[parsed.value] += 1
             continue

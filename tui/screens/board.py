@@ -18,7 +18,7 @@ from tui.widgets.flags import RedFlags
 from tui.widgets.forecast import ForecastPane
 from tui.widgets.progress import Progress
 from tui.widgets.status import StatusLine
-from tui.widgets.tally import VoteTally
+from tui.widgets.tally import TallyPane
 from tui.widgets.towers import Towers
 
 SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, None)
@@ -68,7 +68,7 @@ class BoardScreen(Screen[None]):
         yield StatusLine(self.mode, id="status")
         with Horizontal(id="top"):
             yield _titled(Towers(id="towers"), "Towers")
-            yield _titled(VoteTally(id="tally"), "Vote tally")
+            yield _titled(TallyPane(id="tally"), "Vote tally")
         with Horizontal(id="bottom"):
             yield _titled(Progress(id="progress"), "Progress")
             yield _titled(Cost(id="cost"), "Cost")
@@ -91,7 +91,7 @@ class BoardScreen(Screen[None]):
         self.snapshot = snapshot
         self.query_one(StatusLine).show(snapshot)
         self.query_one(Towers).show(snapshot.state, snapshot.last_move, snapshot.disks)
-        self.query_one(VoteTally).show(snapshot)
+        self.query_one(TallyPane).show(snapshot)
         self.query_one(Progress).show(snapshot)
         self.query_one(Cost).show(snapshot)
         self.query_one(RedFlags).show(snapshot)

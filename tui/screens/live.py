@@ -18,6 +18,8 @@ from tui.widgets.status import StatusLine, speed_text
 
 DETAIL_PACE = 1000.0
 """Samples a second up to which the screen follows every vote; faster, it shows a summary."""
+SHUTDOWN_WAIT_S = 10.0
+"""The most quitting waits for the engine's thread to close the recording."""
 SUMMARY_FRAME_RATE = 2.0
 """Frames a second at full speed: every pane changes every frame there, and each frame costs the
 engine the time the UI holds the GIL to draw it."""
@@ -133,12 +135,15 @@ class LiveScreen(BoardScreen):
         self.acknowledge()
 
     async def shutdown(self) -> None:
-        """Stop the engine and wait for its thread: the recording is closed before the app exits."""
+        """Stop the engine and wait for its thread: the recording is closed before the app exits.
+        The engine cancels what is in flight at once; the wait is bounded all the same."""
         self.control.stop()
         if self._worker is not None:
             with contextlib.suppress(Exception):  # a failure was shown when the worker changed state
-                await self._worker.wait()
+                await asyncio.wait_for(self._worker.wait(), SHUTDOWN_WAIT_S)
 
     def on_unmount(self) -> None:
-        """However the app ends, the engine thread must not be left waiting on a paused run."""
+        """However the app ends, the engine thread must not be left waiting on a paused run, and
+        the engine must not keep calling a screen that is gone."""
         self.control.stop()
+        self.live.close()

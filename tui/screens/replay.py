@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from engine.recording.format import RecordingError
 from engine.view.replay import ReplayCursor
 from engine.view.snapshot import Snapshot
 from tui.screens.board import BoardScreen, PaletteCommand, faster, slower
@@ -79,11 +80,25 @@ class ReplayScreen(BoardScreen):
         return self.cursor.snapshot()
 
     def cost_series(self) -> list[tuple[int, float]]:
-        return self.cursor.cost_series()
+        series: list[tuple[int, float]] = []
+        self._safely(lambda: series.extend(self.cursor.cost_series()))
+        return series
 
     def tick(self) -> None:
         now = self.clock()
         elapsed, self._last = now - self._last, now
+        self._safely(lambda: self._advance(elapsed))
+        super().tick()
+
+    def _safely(self, move: Callable[[], object]) -> None:
+        """Move the cursor; a damaged part of the recording stops the replay with one line on screen."""
+        try:
+            move()
+        except RecordingError as exc:
+            self.cursor.playing = False
+            self.notify(str(exc), title="Damaged recording", severity="error", timeout=30)
+
+    def _advance(self, elapsed: float) -> None:
         cursor = self.cursor
         if cursor.playing:
             if cursor.at_end:
@@ -96,7 +111,6 @@ class ReplayScreen(BoardScreen):
                     cursor.playing = False
             else:
                 self._play(elapsed)
-        super().tick()
 
     def _play(self, elapsed: float) -> None:
         cursor = self.cursor
@@ -131,12 +145,12 @@ class ReplayScreen(BoardScreen):
 
     def action_step_forward(self) -> None:
         self.cursor.playing = False
-        self.cursor.step_forward()
+        self._safely(self.cursor.step_forward)
         self.tick()
 
     def action_step_back(self) -> None:
         self.cursor.playing = False
-        self.cursor.step_back()
+        self._safely(self.cursor.step_back)
         self.tick()
 
     def action_jump(self, percent: int) -> None:
@@ -158,7 +172,7 @@ class ReplayScreen(BoardScreen):
 
     def seek(self, step: int) -> None:
         """Stand on ``step`` with all its samples shown (its decision included)."""
-        self.cursor.seek(step, reveal_all=True)
+        self._safely(lambda: self.cursor.seek(step, reveal_all=True))
         self.tick()
 
     def on_seek_bar_clicked(self, message: SeekBar.Clicked) -> None:

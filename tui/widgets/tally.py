@@ -36,20 +36,20 @@ def letter(index: int) -> str:
     return chr(ord("A") + index) if index < 26 else str(index + 1)
 
 
-class VoteTally(Widget):
+class TallyPane(Widget):
     """Candidates of the current step with their votes and the leader's margin against k; then the
     samples in arrival order with their temperature, red flags with their reason, cancellations."""
 
     COMPONENT_CLASSES = {"tally--leader", "tally--candidate", "tally--red-flag", "tally--cancelled", "tally--muted",
                          "tally--ok"}
     DEFAULT_CSS = """
-    VoteTally { height: 1fr; padding: 0 1; }
-    VoteTally > .tally--leader { color: $success; text-style: bold; }
-    VoteTally > .tally--candidate { color: $foreground; }
-    VoteTally > .tally--red-flag { color: $error; }
-    VoteTally > .tally--cancelled { color: $text-muted; text-style: strike; }
-    VoteTally > .tally--muted { color: $text-muted; }
-    VoteTally > .tally--ok { color: $success; text-style: bold; }
+    TallyPane { height: 1fr; padding: 0 1; }
+    TallyPane > .tally--leader { color: $success; text-style: bold; }
+    TallyPane > .tally--candidate { color: $foreground; }
+    TallyPane > .tally--red-flag { color: $error; }
+    TallyPane > .tally--cancelled { color: $text-muted; text-style: strike; }
+    TallyPane > .tally--muted { color: $text-muted; }
+    TallyPane > .tally--ok { color: $success; text-style: bold; }
     """
 
     view: reactive[TallyView | None] = reactive(None)

@@ -1,0 +1,20 @@
+"""Where maker keeps files of its own, by the XDG base directory conventions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _xdg(variable: str, default: str) -> Path:
+    return Path(os.environ.get(variable) or str(Path.home() / default)) / "maker"
+
+
+def recordings_dir() -> Path:
+    """Recordings the TUI makes on its own: ``$XDG_DATA_HOME/maker/runs`` (``~/.local/share/maker/runs``)."""
+    return _xdg("XDG_DATA_HOME", ".local/share") / "runs"
+
+
+def logs_dir() -> Path:
+    """Crash logs: ``$XDG_STATE_HOME/maker/logs`` (``~/.local/state/maker/logs``)."""
+    return _xdg("XDG_STATE_HOME", ".local/state") / "logs"
