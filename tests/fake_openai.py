@@ -19,7 +19,11 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from engine.models.sampler import estimate_tokens
 from engine.models.sim import SimConfig, SimulatedLLM
+from engine.models.sim_prompt import read_values
+from engine.task.parser import Answer, parse_answer
+from tests.answer_forms import DECORATED
 
 
 @dataclass
@@ -50,6 +54,7 @@ class FakeOpenAIServer:
         reject_temperature: bool = False,
         omit_usage: bool = False,
         omit_prompt_tokens: bool = False,
+        decorate: bool = False,
     ) -> None:
         self.model = SimulatedLLM(sim or SimConfig(error_rate=0.0))
         self.faults = faults or Faults()
@@ -58,6 +63,9 @@ class FakeOpenAIServer:
         self.reject_temperature = reject_temperature
         self.omit_usage = omit_usage
         self.omit_prompt_tokens = omit_prompt_tokens
+        self.decorate = decorate
+        """Write each well-formed answer in the next of the decorated forms of tests/answer_forms.py."""
+        self.forms_used: Counter[str] = Counter()
         self.last_reply_at = 0.0
         """When the last completion went out (time.monotonic)."""
         self.counts: Counter[str] = Counter()
@@ -114,7 +122,23 @@ class FakeOpenAIServer:
     def _reply(self, body: dict[str, Any]) -> tuple[str, str, int, int]:
         with self._lock:
             completion = self.model.complete_now(body["messages"], body.get("temperature", 1.0), self._limit(body))
-        return completion.text, completion.finish_reason or "stop", completion.tokens_in, completion.tokens_out
+            text, tokens_out = completion.text, completion.tokens_out
+            if self.decorate and completion.finish_reason == "stop":
+                text = self._decorated(text, body["messages"][-1]["content"])
+                tokens_out = estimate_tokens(text)
+        return text, completion.finish_reason or "stop", completion.tokens_in, tokens_out
+
+    def _decorated(self, text: str, prompt: str) -> str:
+        """The reply with its answer in the next decorated form (a malformed reply stays as it is)."""
+        reasoning, _, _ = text.partition("\n")
+        state = read_values(prompt)[0]
+        disks = sum(len(peg) for peg in state) if state else 0
+        answer = parse_answer(text, disks) if disks else None
+        if not isinstance(answer, Answer):
+            return text
+        name = list(DECORATED)[sum(self.forms_used.values()) % len(DECORATED)]
+        self.forms_used[name] += 1
+        return f"{reasoning}\n{DECORATED[name](*answer)}"
 
     @staticmethod
     def _limit(body: dict[str, Any]) -> int:

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.models.sampler import estimate_prompt_tokens
 from engine.models.sim import SimConfig
 from engine.recording.reader import Recording
-from engine.task.hanoi import start_state
-from engine.task.prompt import PromptBuilder
+from engine.voting.plan import prompt_tokens
+from tests.answer_forms import DECORATED
 from tests.fake_openai import FakeOpenAIServer, Faults
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +135,7 @@ def test_replies_without_prompt_tokens_get_them_estimated_and_say_so():
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["usage_estimated"] == served > 0
-    prompt = estimate_prompt_tokens(PromptBuilder(3).messages(None, start_state(3)))
+    prompt = prompt_tokens(3)
     assert summary["tokens_in"] >= served * prompt * 0.9
     assert summary["cost_usd"] > served * prompt * 0.4 / 1e6
 
@@ -183,3 +182,15 @@ def test_a_budget_stops_cleanly_and_a_resume_goes_on(tmp_path, model):
 def test_sim_options_are_refused_for_a_real_model():
     result = maker("solve", "--headless", "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--error-rate", "0.1")
     assert result.returncode == 2 and "--error-rate only apply" in result.stderr
+
+
+def test_a_solve_through_a_server_that_decorates_every_answer_has_no_red_flag():
+    """The paper's format and 44 other ways a model writes its answer, over HTTP: every one a vote."""
+    with FakeOpenAIServer(SimConfig(error_rate=0.0, seed=2), decorate=True) as server:
+        result = solve(server, "--disks", "5", "--json")
+        used = server.forms_used
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["solved"] and summary["errors"] == 0 and summary["steps"] == 31
+    assert sum(summary["red_flags"].values()) == 0
+    assert set(used) == set(DECORATED) and sum(used.values()) == summary["samples"]

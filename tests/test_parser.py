@@ -1,13 +1,15 @@
-"""The strict parser: only the exact two-line format ever becomes a vote."""
+"""The parser, with the paper's rules: the last move and the last state anywhere in the reply,
+whatever decorates them; anything else is a red flag with its named reason."""
 
-import re
-
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.task.parser import Answer, RedFlag, format_answer, judge_reply, parse_answer
+from tests.answer_forms import DECORATED, MALFORMED
 
 DISKS = 6
+RIGHT_3 = Answer((1, 0, 2), ((3, 2), (), (1,)))
 
 
 @st.composite
@@ -21,22 +23,45 @@ def answers(draw, disks=DISKS):
     return Answer(move, (tuple(pegs[0]), tuple(pegs[1]), tuple(pegs[2])))
 
 
-def well_formed(answer, disks=DISKS):
-    move, state = answer
-    placed = sorted(state[0] + state[1] + state[2])
-    return 1 <= move[0] <= disks and {move[1], move[2]} <= {0, 1, 2} and move[1] != move[2] and placed == list(
-        range(1, disks + 1)
-    )
+def test_the_corpus_is_large_enough():
+    assert len(DECORATED) >= 40 and len(MALFORMED) >= 20
 
 
-preamble = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200).filter(
-    lambda text: "move" not in text and "next_state" not in text
-)
+@pytest.mark.parametrize("form", DECORATED)
+def test_each_decorated_form_of_a_right_answer_is_that_answer(form):
+    assert parse_answer(DECORATED[form](*RIGHT_3), 3) == RIGHT_3
 
 
-@given(answers(), preamble)
-def test_the_exact_format_after_any_reasoning_parses_to_its_candidate(answer, reasoning):
-    assert parse_answer(f"{reasoning}\n{format_answer(answer)}", DISKS) == answer
+@pytest.mark.parametrize("form", MALFORMED)
+def test_each_malformed_form_is_rejected_with_its_reason(form):
+    text, reason = MALFORMED[form]
+    assert parse_answer(text, 3) is reason
+
+
+def _without_labels(text):
+    lowered = text.lower()
+    return "move" not in lowered and "next_state" not in lowered
+
+
+prose = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120).filter(_without_labels)
+wrap = st.sampled_from(["{}", "`{}`", "```{}```", "**{}**", "- {}", "> {}", "*{}*", "{}.", "({})", '"{}"', "{},"])
+joiner = st.sampled_from(["\n", "\n\n", " ", ", ", "; ", " and ", "\r\n", "\n```\n"])
+
+
+@settings(max_examples=500)
+@given(answers(), prose, prose, prose, wrap, wrap, joiner, st.booleans(), st.booleans())
+@example(Answer((1, 0, 2), ((6, 5, 4, 3, 2), (), (1,))), "", "", "", "{}", "{}", "\n", False, False)
+def test_any_answer_in_any_prose_and_decoration_parses_to_itself(
+    answer, before, between, after, move_wrap, state_wrap, join, state_first, tall
+):
+    move_text, state_text = format_answer(answer).split("\n")
+    if tall:  # the state spread over lines
+        state_text = state_text.replace("], [", "],\n  [").replace("[[", "[\n  [").replace("]]", "]\n]")
+    parts = [move_wrap.format(move_text), state_wrap.format(state_text)]
+    if state_first:
+        parts.reverse()
+    text = f"{before}\n{parts[0]}{join}{between}{join}{parts[1]}\n{after}"
+    assert parse_answer(text, DISKS) == answer
 
 
 @given(answers(), answers())
@@ -55,87 +80,36 @@ def test_random_text_never_becomes_a_vote(text):
 
 @settings(max_examples=500)
 @given(answers(), st.data())
-def test_mutated_answers_are_red_flagged_or_still_exactly_well_formed(answer, data):
+def test_a_damaged_answer_is_a_red_flag_or_a_well_formed_vote(answer, data):
+    """Whatever a stray character does to a reply, what comes out is a red flag, or a move of a
+    disk 1..N between two pegs with a state holding every disk once."""
     text = format_answer(answer)
     position = data.draw(st.integers(0, len(text) - 1))
     operation = data.draw(st.sampled_from(["delete", "insert", "replace"]))
-    character = data.draw(st.sampled_from(list("[],=0123456789 -.x\n")))
+    character = data.draw(st.sampled_from(list("[],=0123456789 -.x\n`*")))
     if operation == "delete":
-        mutated = text[:position] + text[position + 1 :]
+        damaged = text[:position] + text[position + 1 :]
     elif operation == "insert":
-        mutated = text[:position] + character + text[position:]
+        damaged = text[:position] + character + text[position:]
     else:
-        mutated = text[:position] + character + text[position + 1 :]
-    result = parse_answer(mutated, DISKS)
+        damaged = text[:position] + character + text[position + 1 :]
+    result = parse_answer(damaged, DISKS)
     if isinstance(result, Answer):
-        assert well_formed(result)
-        # A vote is exactly what the reply's two lines say, up to spacing.
-        lines = [line for line in mutated.splitlines() if line.strip()]
-
-        def squeeze(text):
-            return re.sub(r"\s+", "", text)
-
-        assert squeeze(lines[-2]) == squeeze(f"move=[{result.move[0]},{result.move[1]},{result.move[2]}]")
-        assert squeeze(lines[-1]) == squeeze(f"next_state={[list(peg) for peg in result.state]}")
+        (disk, source, target), state = result
+        assert 1 <= disk <= DISKS and {source, target} <= {0, 1, 2} and source != target
+        assert sorted(state[0] + state[1] + state[2]) == list(range(1, DISKS + 1))
 
 
-@given(answers())
-def test_each_kind_of_damage_gets_its_named_reason(answer):
-    move_line, state_line = format_answer(answer).split("\n")
-    disk, source, target = answer.move
-    pegs = [list(peg) for peg in answer.state]
-    cases = {
-        RedFlag.NO_MOVE: state_line,
-        RedFlag.NO_STATE: move_line,
-    }
-    for reason, text in cases.items():
-        assert parse_answer(text, DISKS) is reason
-    bad_moves = [
-        f"move = [{disk}, {source}]",
-        f"move = [{disk}, {source}, {source}]",
-        f"move = [{DISKS + 1}, {source}, {target}]",
-        f"move = [0, {source}, {target}]",
-        f"move = [{disk}, {source}, 3]",
-        f"move = [-{disk}, {source}, {target}]",
-        f"move = [{disk}.0, {source}, {target}]",
-        f"move = [{disk}, {source}, {target}] because",
-    ]
-    for bad in bad_moves:
-        assert parse_answer(f"{bad}\n{state_line}", DISKS) is RedFlag.BAD_MOVE, bad
-    biggest = max(range(3), key=lambda p: len(pegs[p]))
-    duplicated = [list(peg) for peg in pegs]
-    duplicated[biggest].append(pegs[biggest][0])
-    dropped = [list(peg) for peg in pegs]
-    dropped[biggest].pop()
-    bad_states = [
-        f"next_state = {duplicated}",
-        f"next_state = {dropped}",
-        f"next_state = {pegs[:2]}",
-        f"next_state = {pegs + [[]]}",
-        f"next_state = {pegs}]",
-        f"next_state = {pegs} and that is all",
-        f"next_state = {pegs}".replace("[", "(", 2),
-        f"next_state = [{pegs[0]}, {pegs[1]}, [{pegs[2]}]]",
-        "next_state = " + str(pegs).replace(str(pegs[biggest][0]), f"{pegs[biggest][0]}.5", 1),
-    ]
-    for bad in bad_states:
-        assert parse_answer(f"{move_line}\n{bad}", DISKS) is RedFlag.BAD_STATE, bad
-
-
-def test_labels_must_be_whole_words():
-    text = "remove = [1, 0, 2]\nnext_state = [[6, 5, 4, 3, 2], [], [1]]"
-    assert parse_answer(text, DISKS) is RedFlag.NO_MOVE
-    text = "move = [1, 0, 2]\nmy_next_state = [[6, 5, 4, 3, 2], [], [1]]"
-    assert parse_answer(text, DISKS) is RedFlag.NO_STATE
-
-
-def test_spacing_and_line_endings_are_tolerated_but_not_extra_content():
-    text = "move=[1,0,2]  \r\nnext_state =[[6,5,4,3,2],[ ],[1]]\r\n"
-    assert parse_answer(text, DISKS) == Answer((1, 0, 2), ((6, 5, 4, 3, 2), (), (1,)))
+def test_the_move_is_checked_more_strictly_than_the_paper_does():
+    """The paper checks only that a move is three integers; a disk outside 1..N or a move that
+    stays on its peg is a bad_move here."""
+    state = "next_state = [[3, 2], [], [1]]"
+    for move in ("[4, 0, 2]", "[1, 2, 2]", "[1, 0, 5]", "[-1, 0, 2]"):
+        assert parse_answer(f"move = {move}\n{state}", 3) is RedFlag.BAD_MOVE, move
 
 
 def test_too_long_is_decided_by_finish_reason_or_token_count():
-    right = format_answer(Answer((1, 0, 2), ((3, 2), (), (1,))))
+    right = format_answer(RIGHT_3)
     assert judge_reply(right, "length", 10, 750, 3) is RedFlag.TOO_LONG
     assert judge_reply(right, "stop", 751, 750, 3) is RedFlag.TOO_LONG
-    assert judge_reply(right, "stop", 750, 750, 3) == Answer((1, 0, 2), ((3, 2), (), (1,)))
+    assert judge_reply(right, "stop", 750, 750, 3) == RIGHT_3

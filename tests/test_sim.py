@@ -8,14 +8,14 @@ import pytest
 from engine.models.sim import ErrorKind, SimConfig, SimulatedLLM
 from engine.task.hanoi import apply_move, is_legal, optimal_move, state_before_step
 from engine.task.parser import Answer, RedFlag, parse_answer
-from engine.task.prompt import PromptBuilder
+from engine.task.prompt import PromptBuilder, built_in
 
 DISKS = 9
 STEP = 200
 
 
 def _prompt(step=STEP, disks=DISKS):
-    return PromptBuilder(disks).messages(optimal_move(step - 1, disks), state_before_step(step, disks))
+    return PromptBuilder(built_in("paper", disks)).messages(optimal_move(step - 1, disks), state_before_step(step, disks))
 
 
 def _replies(config, n, step=STEP, max_tokens=750):

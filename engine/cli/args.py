@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from engine.models.sim import SIM_MODEL, ErrorKind
 from engine.task.hanoi import MAX_DISKS
+from engine.task.prompt import STYLES
 
 EXIT_OK, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_DISKS = 10
@@ -130,12 +131,18 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                      help="temperature of each step's first sample (default 0)")
     run.add_argument("--temperature", type=bounded_float(0, 2), default=0.1, metavar="T",
                      help="temperature of the other samples (default 0.1)")
-    run.add_argument("--max-votes", type=bounded_int(1), default=50, metavar="V",
-                     help="valid votes after which a step without a winner stops the run as undecided (default 50)")
+    run.add_argument("--max-votes", type=bounded_int(0), default=50, metavar="V",
+                     help="valid votes after which a step without a winner stops the run as undecided (default 50: "
+                          "a step still open by then almost surely has p < 0.5, which no vote can fix); "
+                          "0 samples on until the step is decided, as the paper does")
+    run.add_argument("--max-red-flags", type=bounded_int(0), default=200, metavar="R",
+                     help="red flags after which a step stops the run as undecided (default 200: the model cannot "
+                          "answer in the format); 0 never gives up")
     run.add_argument("--parallel", type=bounded_int(1), default=None, metavar="P",
                      help="samples sent at the start of a step (default K); more cut latency but may be wasted")
     run.add_argument("--stop-on-error", action="store_true",
                      help="stop at the first step the audit finds wrong (default: count and go on)")
+    add_prompt_options(run)
     model = parser.add_argument_group("the model")
     add_model_option(model)
     add_price_options(model)
@@ -143,6 +150,17 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                        help="stop before the run could spend more than this (resumable when recorded)")
     add_server_options(parser.add_argument_group(f"a served model (any --model but {SIM_MODEL})"))
     add_sim_options(parser)
+
+
+def add_prompt_options(group: Any) -> None:
+    """The agent's prompt: a built-in style, or a user's template file."""
+    prompt = group.add_mutually_exclusive_group()
+    prompt.add_argument("--prompt", choices=STYLES, default=None,
+                        help="the agent's prompt: 'paper' (default), the paper's prompt and answer format; "
+                             "'guided', this project's prompt, which adds the disk count and a procedure")
+    prompt.add_argument("--prompt-file", type=Path, default=None, metavar="FILE",
+                        help="your own prompt: a TOML file with system and user strings, the user one holding "
+                             "{previous_move} and {current_state} (see the README)")
 
 
 def add_model_option(group: Any) -> None:

@@ -16,12 +16,13 @@ from engine.cli.args import (
     UsageError,
     add_model_option,
     add_price_options,
+    add_prompt_options,
     add_server_options,
     add_sim_options,
     bounded_float,
     bounded_int,
 )
-from engine.cli.options import sampler_and_prices
+from engine.cli.options import prompt_template, sampler_and_prices
 from engine.cli.output import figures_table, flags_text, long_duration, usd
 from engine.models.sim import SIM_MODEL
 from engine.task.hanoi import MAX_DISKS
@@ -46,6 +47,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the calibration as JSON")
     parser.add_argument("--out", type=Path, default=None, metavar="FILE",
                         help="save the calibration, for 'maker solve --k auto --calibration FILE' and 'maker plan'")
+    add_prompt_options(parser.add_argument_group("the prompt"))
     model = parser.add_argument_group("the model")
     add_model_option(model)
     add_price_options(model)
@@ -67,6 +69,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             max_tokens=args.max_tokens,
             pricing=pricing,
+            template=prompt_template(args, args.disks),
         )
     )
     if args.out is not None:
@@ -84,6 +87,7 @@ def print_calibration(result: Calibration, console: Console, out: Path | None) -
     table = figures_table()
     table.title = (f"{result.model}: {result.samples:,} random steps of the {result.disks}-disk solution, "
                    "one sample each")
+    table.add_row("prompt", result.prompt_label)
     table.add_row("p (right)", f"{result.p:.4f}  (95% interval {low:.4f} to {high:.4f})")
     table.add_row("p_vote (right | valid)", f"{result.p_vote:.4f}  ({vote_low:.4f} to {vote_high:.4f})")
     table.add_row("v (valid)", f"{result.v:.4f}")

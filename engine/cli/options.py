@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,30 +14,54 @@ from engine.models.pricing import Pricing, pricing_for
 from engine.models.sampler import Sampler
 from engine.models.sim import SimConfig
 from engine.run.config import RunConfig
+from engine.task.prompt import DEFAULT_STYLE, PromptError, PromptTemplate, built_in, load_template
 from engine.voting.calibrate import Calibration
 
 
 def run_config(args: argparse.Namespace) -> RunConfig:
     """The run's settings from the parsed options; ``--k auto`` is resolved here."""
+    template = prompt_template(args, args.disks)
     if args.k == "auto":
         if args.calibration is None:
             raise UsageError("--k auto needs --calibration FILE (made by 'maker calibrate --out FILE')")
-        args.k = Calibration.load(args.calibration).k_for(args.disks, args.target)
+        calibration = Calibration.load(args.calibration)
+        args.k = calibration.k_for(args.disks, args.target)
+        if not calibration.made_with(template):
+            note(f"{args.calibration} was made with {calibration.prompt_label}; this run asks with "
+                 f"{template.label}, so its p may not hold here (calibrate with this prompt to be sure)")
     elif args.calibration is not None:
         raise UsageError("--calibration is for --k auto")
-    if args.max_votes < args.k:
-        raise UsageError(f"--max-votes ({args.max_votes}) must be at least --k ({args.k})")
+    max_votes = args.max_votes or None  # 0: no cap
+    if max_votes is not None and max_votes < args.k:
+        raise UsageError(f"--max-votes ({args.max_votes}) must be at least --k ({args.k}), or 0 for no cap")
     return RunConfig(
         disks=args.disks,
         k=args.k,
         max_tokens=args.max_tokens,
         first_temperature=args.first_temperature,
         temperature=args.temperature,
-        max_votes_per_step=args.max_votes,
+        max_votes_per_step=max_votes,
+        max_red_flags_per_step=args.max_red_flags or None,
         parallel=args.parallel,
         stop_on_error=args.stop_on_error,
         budget_usd=args.budget_usd,
+        prompt=template,
     )
+
+
+def prompt_template(args: argparse.Namespace, disks: int) -> PromptTemplate:
+    """The prompt ``--prompt`` or ``--prompt-file`` names, for ``disks`` disks."""
+    try:
+        if args.prompt_file is not None:
+            return load_template(args.prompt_file)
+        return built_in(args.prompt or DEFAULT_STYLE, disks)
+    except PromptError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def note(text: str) -> None:
+    """A line on standard error that the user should read but that does not stop anything."""
+    print(f"maker: note: {text}", file=sys.stderr)
 
 
 def sim_config(args: argparse.Namespace) -> SimConfig:

@@ -12,8 +12,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from engine.cli.args import EXIT_OK, UsageError, add_price_options, bounded_float, bounded_int
-from engine.cli.options import prices
+from engine.cli.args import EXIT_OK, UsageError, add_price_options, add_prompt_options, bounded_float, bounded_int
+from engine.cli.options import note, prices, prompt_template
 from engine.cli.output import usd
 from engine.task.hanoi import MAX_DISKS, total_steps
 from engine.voting.calibrate import Calibration
@@ -46,6 +46,7 @@ def add_parser(commands: Any) -> None:
                       help="share of samples not red-flagged (default 1)")
     plan.add_argument("--calibration", type=Path, nargs="+", default=None, metavar="FILE",
                       help="calibration files to plan beside the paper's table")
+    add_prompt_options(plan.add_argument_group("the prompt (its input tokens are the table's)"))
     plan.add_argument("--json", action="store_true", help="print the rows as a JSON list")
 
 
@@ -54,10 +55,15 @@ def plan(args: argparse.Namespace) -> int:
     disks = args.disks if args.disks is not None else 20
     steps = args.steps if args.steps is not None else total_steps(disks)
     calibrations = [Calibration.load(path) for path in args.calibration or []]
+    template = prompt_template(args, disks)
     if args.p is None:
         if args.steps is not None:
             raise UsageError("--steps needs --p (the paper's table is for a number of disks)")
-        rows = paper_plan(disks, args.target) + [calibration_row(c, disks, args.target) for c in calibrations]
+        rows = paper_plan(disks, args.target, template) + [calibration_row(c, disks, args.target) for c in calibrations]
+        for path, calibration in zip(args.calibration or [], calibrations, strict=True):
+            if not calibration.made_with(template):
+                note(f"{path} was made with {calibration.prompt_label}, not with {template.label}: its row "
+                     "keeps its own p and tokens")
     else:
         if calibrations:
             raise UsageError("--calibration plans measured models; --p plans one given p: use one or the other")
@@ -71,7 +77,7 @@ def plan(args: argparse.Namespace) -> int:
                 steps=steps,
                 target=args.target,
                 pricing=pricing,
-                tokens_in=args.tokens_in if args.tokens_in is not None else prompt_tokens(disks),
+                tokens_in=args.tokens_in if args.tokens_in is not None else prompt_tokens(disks, template),
                 tokens_out=args.tokens_out if args.tokens_out is not None else DEFAULT_TOKENS_OUT,
                 valid_rate=args.valid_rate,
             )
@@ -79,7 +85,7 @@ def plan(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([row.model_dump() for row in rows]))
     else:
-        print_plan(rows, Console(), paper=args.p is None)
+        print_plan(rows, Console(), paper=args.p is None, prompt=template.label)
     return EXIT_OK
 
 
@@ -97,13 +103,13 @@ def calibration_row(calibration: Calibration, disks: int, target: float) -> Plan
     )
 
 
-def print_plan(rows: Sequence[PlanRow], console: Console, paper: bool) -> None:
+def print_plan(rows: Sequence[PlanRow], console: Console, paper: bool, prompt: str) -> None:
     """Plan rows as a table; for the paper's table, with the paper's own k_min and cost beside ours."""
     first = rows[0]
     title = f"{first.steps:,} steps, target {first.target:g}, {first.tokens_in} input tokens per call"
     table = Table(
         title=title, box=box.SIMPLE_HEAD, pad_edge=False,
-        caption="votes: expected valid votes per step; out: output tokens per call",
+        caption=f"votes: expected valid votes per step; out: output tokens per call; prompt {prompt}",
     )
     table.add_column("model", no_wrap=True)
     for name in ("1-p", "out", "k_min", "votes", "cost"):

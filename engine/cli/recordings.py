@@ -57,6 +57,7 @@ def info(args: argparse.Namespace) -> int:
     table.add_row("recording", f"{facts['path']} ({state})")
     table.add_row("model", facts["model"] + (f" at {facts['base_url_host']}" if facts["base_url_host"] else ""))
     table.add_row("disks, k", f"{facts['disks']}, {facts['k']}")
+    table.add_row("prompt", f"{facts['prompt_style']} ({facts['prompt_digest']})")
     table.add_row("steps recorded", f"{facts['steps_recorded']:,} of {facts['total_steps']:,}")
     table.add_row("audit errors", str(facts["errors"]))
     table.add_row("valid votes", f"{facts['samples']:,}")

@@ -11,7 +11,6 @@ parser and red flags as any model's; it never hands the engine a parsed answer.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.models.sampler import Completion, estimate_prompt_tokens, estimate_tokens
+from engine.models.sim_prompt import asks_for_fences, read_values
 from engine.task.hanoi import (
     IllegalMove,
     Move,
@@ -33,7 +33,7 @@ from engine.task.hanoi import (
     strategy_move,
     total_steps,
 )
-from engine.task.prompt import CURRENT_STATE_LABEL, NO_PREVIOUS_MOVE, PREVIOUS_MOVE_LABEL, Message
+from engine.task.prompt import Message
 from engine.voting.scaling import NoMargin, expected_votes_per_step
 
 SIM_MODEL = "sim"
@@ -118,9 +118,10 @@ class _StepView(NamedTuple):
     right_completion: Completion | None
     """The right reply, built once a step: a model at temperature 0 writes the same text each time."""
     max_tokens: int
+    fenced: bool
+    """The prompt asks for the answer lines between inline triple backticks."""
 
 
-_decode = json.JSONDecoder().raw_decode
 _DIRECTION_WORD = {1: "clockwise", -1: "counterclockwise"}
 _RAMBLE = (
     "Hmm, wait. Let me look at the pegs again and reconsider which disk is on top, because the "
@@ -153,6 +154,8 @@ class SimulatedLLM:
             self._kind_cumulative.append(running)
         self._hard_states: dict[int, frozenset[State]] = {}
         self._last_prompt: str | None = None
+        self._last_system: Message | None = None
+        self._fenced = False
         self._last_view: _StepView | None = None
         self._same_wrong: tuple[str, str] | None = None
 
@@ -192,8 +195,12 @@ class SimulatedLLM:
     def _read(self, messages: Sequence[Message], max_tokens: int) -> _StepView:
         prompt = messages[-1]["content"]
         tokens_in = estimate_prompt_tokens(messages)
-        state, previous = _read_prompt(prompt)
-        view = _StepView(0, ((), (), ()), None, "I could not find the current state.", 1.0, tokens_in, None, max_tokens)
+        if messages[0] is not self._last_system:  # the same system message all run long: read it once
+            self._last_system, self._fenced = messages[0], asks_for_fences(messages)
+        fenced = self._fenced
+        state, previous = read_values(prompt)
+        view = _StepView(0, ((), (), ()), None, "I could not find the current state.", 1.0, tokens_in, None, max_tokens,
+                         fenced)
         if state is not None:
             disks = len(state[0]) + len(state[1]) + len(state[2])
             move = strategy_move(state, previous, disks)
@@ -209,8 +216,8 @@ class SimulatedLLM:
                 if self.config.hard_steps and state in self._hard_states_for(disks):
                     error_rate = self.config.hard_error_rate
                 reasoning = _reasoning(previous, right[0], disks)
-                completion = _cut(f"{reasoning}\n{_answer_lines(*right)}", tokens_in, max_tokens)
-                view = _StepView(disks, state, right, reasoning, error_rate, tokens_in, completion, max_tokens)
+                completion = _cut(f"{reasoning}\n{_answer_lines(*right, fenced)}", tokens_in, max_tokens)
+                view = _StepView(disks, state, right, reasoning, error_rate, tokens_in, completion, max_tokens, fenced)
         self._last_prompt, self._last_view, self._same_wrong = prompt, view, None
         return view
 
@@ -240,35 +247,11 @@ class SimulatedLLM:
             return _malformed(view, rng)
         if self.config.wrong_answers == "same":
             if self._same_wrong is None:
-                self._same_wrong = (view.reasoning, _answer_lines(*_wrong_answer(view, ErrorKind.WRONG_MOVE, None)))
+                wrong = _wrong_answer(view, ErrorKind.WRONG_MOVE, None)
+                self._same_wrong = (view.reasoning, _answer_lines(*wrong, view.fenced))
             return "\n".join(self._same_wrong)
         move, state = _wrong_answer(view, kind, rng)
-        return f"{view.reasoning}\n{_answer_lines(move, state)}"
-
-
-def _read_prompt(prompt: str) -> tuple[State | None, Move | None]:
-    """The current state and previous move a prompt shows, as a reader of the prompt finds them."""
-    at = prompt.rfind(CURRENT_STATE_LABEL)
-    if at < 0:
-        return None, None
-    at += len(CURRENT_STATE_LABEL)
-    try:
-        pegs, _ = _decode(prompt, at)
-        state: State = (tuple(pegs[0]), tuple(pegs[1]), tuple(pegs[2]))
-    except (ValueError, IndexError, TypeError):
-        return None, None
-    previous: Move | None = None
-    at = prompt.rfind(PREVIOUS_MOVE_LABEL)
-    if at >= 0:
-        at += len(PREVIOUS_MOVE_LABEL)
-        line = prompt[at : prompt.index("\n", at)]
-        if line != NO_PREVIOUS_MOVE:
-            try:
-                disk, source, target = map(int, line.strip("[]").split(","))
-                previous = (disk, source, target)
-            except ValueError:
-                previous = None
-    return state, previous
+        return f"{view.reasoning}\n{_answer_lines(move, state, view.fenced)}"
 
 
 def _reasoning(previous: Move | None, move: Move, disks: int) -> str:
@@ -283,7 +266,10 @@ def _reasoning(previous: Move | None, move: Move, disks: int) -> str:
     )
 
 
-def _answer_lines(move: Move, state: State) -> str:
+def _answer_lines(move: Move, state: State, fenced: bool) -> str:
+    """The two answer lines, between inline triple backticks when the prompt asks for them so."""
+    if fenced:
+        return f"```move = {format_move(move)}```\n```next_state = {format_state(state)}```"
     return f"move = {format_move(move)}\nnext_state = {format_state(state)}"
 
 
@@ -316,7 +302,7 @@ def _malformed(view: _StepView, rng: random.Random) -> str:
     if view.right is None:
         return view.reasoning
     move, state = view.right
-    lines = _answer_lines(move, state).split("\n")
+    lines = _answer_lines(move, state, view.fenced).split("\n")
     form = rng.randrange(5)
     if form == 0:
         body = lines[1]

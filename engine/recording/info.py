@@ -36,5 +36,7 @@ def describe(recording: Recording) -> dict[str, Any]:
         "created_at": meta.created_at,
         "keep_text": meta.keep_text,
         "schema_version": recording.schema_version,
+        "prompt_style": meta.run.template().style,
+        "prompt_digest": meta.run.template().digest,
         "sampler": meta.sampler,
     }

@@ -30,6 +30,7 @@ from engine.run.config import Checkpoint
 from engine.run.totals import Totals, totals_from_json
 from engine.task.hanoi import IllegalMove, Move, State, apply_move, start_state, total_steps
 from engine.task.parser import Answer
+from engine.task.prompt import built_in
 from engine.voting.tally import VoteTally
 
 _BLOCK_COLUMNS = "first_step, last_step, state, previous_move, steps"
@@ -65,6 +66,8 @@ class Recording:
                 if row is None:
                     raise RecordingError(f"{self.path}: no run metadata (a damaged recording)")
                 self.meta = RecordingMeta.model_validate_json(row[0])
+                if self.meta.run.prompt is None:  # made before recordings kept their prompt: it was this one
+                    self.meta.run = self.meta.run.model_copy(update={"prompt": built_in("guided", self.meta.run.disks)})
                 spans = self._connection.execute("SELECT first_step, last_step FROM blocks ORDER BY first_step").fetchall()
                 self._length = _contiguous(self.path, spans, total_steps(self.meta.run.disks))
         except RecordingError:

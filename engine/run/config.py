@@ -7,6 +7,7 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.task.hanoi import MAX_DISKS, Move, State, start_state
+from engine.task.prompt import DEFAULT_STYLE, PromptTemplate, built_in
 
 StopReason = Literal[
     "solved",
@@ -36,21 +37,31 @@ class RunConfig(BaseModel):
     """Replies cut at or running past this many output tokens are red-flagged ``too_long``."""
     first_temperature: float = Field(0.0, ge=0.0, le=2.0)
     temperature: float = Field(0.1, ge=0.0, le=2.0)
-    max_votes_per_step: int = Field(50, ge=1)
-    """Valid votes after which a step without a winner ends the run as undecided."""
-    max_red_flags_per_step: int = Field(200, ge=1)
-    """Red flags after which a step ends the run as undecided (the model cannot answer it)."""
+    max_votes_per_step: int | None = Field(50, ge=1)
+    """Valid votes after which a step without a winner ends the run as undecided; None samples on
+    until the step is decided, as the paper does. A step still open after 50 votes almost surely
+    has p < 0.5 for that step: more samples only cost more, and voting will not fix it."""
+    max_red_flags_per_step: int | None = Field(200, ge=1)
+    """Red flags after which a step ends the run as undecided (the model cannot answer it in the
+    format); None never gives up."""
     parallel: int | None = Field(None, ge=1)
     """Samples sent at the start of a step; default k. More than k cuts latency but may waste some."""
     stop_on_error: bool = False
     budget_usd: float | None = Field(None, gt=0)
     """Stop before a sample could take the run's spend past this (needs prices)."""
+    prompt: PromptTemplate | None = None
+    """The agent's prompt; None is the paper's prompt for this many disks. A session stores the
+    whole template, so that a resumed run asks exactly what the first part asked."""
 
     @model_validator(mode="after")
     def _cap_allows_a_decision(self) -> RunConfig:
-        if self.max_votes_per_step < self.k:
+        if self.max_votes_per_step is not None and self.max_votes_per_step < self.k:
             raise ValueError(f"max_votes_per_step ({self.max_votes_per_step}) must be at least k ({self.k})")
         return self
+
+    def template(self) -> PromptTemplate:
+        """The prompt this run asks with."""
+        return self.prompt if self.prompt is not None else built_in(DEFAULT_STYLE, self.disks)
 
 
 class Checkpoint(NamedTuple):

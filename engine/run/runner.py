@@ -217,7 +217,7 @@ class Runner:
     async def _run_steps(self, stop: asyncio.Future[None] | None) -> Ending:
         config, totals, lock, judge, listeners = self.config, self.totals, self.lock, self.judge, self.listeners
         disks, k, control, budget, sampler = config.disks, config.k, self.control, self.budget, self.sampler
-        builder = PromptBuilder(disks)
+        builder = PromptBuilder(config.template())
         rules = Rules.of(config)
         step, state, previous = self.checkpoint
         on_path = state == state_before_step(step, disks) and (

@@ -67,6 +67,7 @@ def new_session(
     clock: Callable[[], float] = time.monotonic,
 ) -> Session:
     """A fresh run, recorded to ``record`` when given (the file must not exist)."""
+    config = config.model_copy(update={"prompt": config.template()})  # the recording keeps the whole text
     control = control or RunControl(clock=clock)
     runner = Runner(config, sampler, pricing=pricing, control=control, clock=clock)
     recorder = None
@@ -107,7 +108,7 @@ def resume_session(
     config = meta.run if k is None else meta.run.model_copy(update={"k": k})
     if budget_usd is not None:
         config = config.model_copy(update={"budget_usd": budget_usd})
-    if config.max_votes_per_step < config.k:
+    if config.max_votes_per_step is not None and config.max_votes_per_step < config.k:
         raise RecordingError(f"k = {config.k} needs a vote cap of at least k (the recording's is {config.max_votes_per_step})")
     if config.budget_usd is not None and meta.pricing is None:
         raise RecordingError(f"{path}: the recorded model {meta.model!r} has no prices, so no budget can be kept")

@@ -1,10 +1,14 @@
-"""The strict answer parser. Anything it does not accept is a red flag with a named reason.
+"""The answer parser, with the paper's rules. Anything it does not accept is a red flag with a
+named reason.
 
-The parser reads the *last* ``move = [...]`` and the *last* ``next_state = [[...],[...],[...]]`` of a
-reply, each starting its own line and with nothing after it on that line. The move must be three integers naming a disk 1..N and two different pegs 0..2; the state
-must be three integer lists that together hold each disk 1..N exactly once. Whether the move is
-legal or the state follows from it is not the parser's business: that makes a wrong vote, which
-voting handles, not a malformed one.
+The parser reads the *last* ``move =`` and the *last* ``next_state =`` anywhere in a reply: labels
+in any case, any whitespace around ``=`` and inside the lists (newlines and non-breaking spaces
+too), and whatever decoration surrounds them: inline or fenced backticks, bold, bullets, quotes,
+prose before or after on the same line, a trailing full stop. The move must be three integers,
+the state three lists of integers that together hold each disk 1..N exactly once. Stricter than
+the paper: the move's disk must be 1..N and its pegs two different ones of 0..2 (``bad_move``).
+Whether the move is legal, or the state follows from it, is not the parser's business: that
+makes a wrong vote, which voting handles, not a malformed one.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ class RedFlag(StrEnum):
     TOO_LONG = "too_long"
     """The reply was cut at the token limit or used more output tokens than allowed."""
     NO_MOVE = "no_move"
-    """No ``move = [...]`` line."""
+    """No ``move =`` anywhere."""
     NO_STATE = "no_state"
-    """No ``next_state = ...`` line."""
+    """No ``next_state =`` anywhere."""
     BAD_MOVE = "bad_move"
     """The last move is not three integers naming a disk and two different pegs."""
     BAD_STATE = "bad_state"
@@ -42,22 +46,63 @@ class Answer(NamedTuple):
 
 Parsed = Answer | RedFlag
 
-_EQUALS = re.compile(r"[ \t]*=[ \t]*")
-_INT = r"(0|[1-9][0-9]*)"  # plain integers, as JSON writes them: no sign, no leading zeros
-_MOVE_BODY = re.compile(rf"\[[ \t]*{_INT}[ \t]*,[ \t]*{_INT}[ \t]*,[ \t]*{_INT}[ \t]*\][ \t\r]*$", re.MULTILINE)
-_STATE_CHARS = re.compile(r"[\[\]0-9, \t\r]*")
+_DECORATION = r"[\s*`]*"  # whitespace (newlines, non-breaking spaces), bold and backticks
+_WORD_START = r"(?<![A-Za-z0-9])(?<![A-Za-z0-9]_)"  # not inside a word like "remove" or "my_next_state"
+_MOVE_LABEL = re.compile(rf"{_WORD_START}move{_DECORATION}={_DECORATION}", re.IGNORECASE)
+_STATE_LABEL = re.compile(rf"{_WORD_START}next_state{_DECORATION}={_DECORATION}", re.IGNORECASE)
+_INTEGER = r"\s*([+-]?[0-9]+)\s*"
+_MOVE = re.compile(rf"\[{_INTEGER},{_INTEGER},{_INTEGER}\]")
+_PEG = r"\s*\[([^\[\]]*)\]\s*"
+_STATE = re.compile(rf"\[{_PEG},{_PEG},{_PEG}\]")
+_PEG_TEXT = re.compile(r"[\s0-9,]*")  # what a peg's list may hold: ASCII digits, commas, whitespace
+_JSON_STATE = re.compile(r"[\[\]0-9, \t\n\r]*")  # a state JSON reads as it is
 _decode = json.JSONDecoder().raw_decode
 
 
-def _after_last(label: str, text: str) -> int:
-    """Where the value after the last ``label =`` that starts a line starts, or -1."""
-    at = text.rfind(label)
-    while at >= 0:
-        line_start = text.rfind("\n", 0, at) + 1
-        if (line_start == at or text[line_start:at].isspace()) and (equals := _EQUALS.match(text, at + len(label))):
-            return equals.end()
-        at = text.rfind(label, 0, at)
-    return -1
+def _last(label: re.Pattern[str], word: str, text: str, lowered: str) -> int:
+    """Where the value after the last ``label =`` starts, or -1 when there is none.
+
+    The word is looked for from the end in the lowered text, and the label matched there: much
+    faster than scanning the whole reply with a case-blind pattern. (When lowering changes the
+    text's length, as a few characters outside ASCII do, the pattern scans the reply instead.)
+    """
+    if len(lowered) == len(text):
+        at = lowered.rfind(word)
+        while at >= 0:
+            found = label.match(text, at)
+            if found is not None:
+                return found.end()
+            at = lowered.rfind(word, 0, at)
+        return -1
+    ends = [found.end() for found in label.finditer(text)]
+    return ends[-1] if ends else -1
+
+
+def _json_state(text: str, at: int) -> tuple[tuple[int, ...], ...] | None:
+    """Three lists of plain integers as JSON writes them, read from ``at``; None when the text
+    there is anything else (the general reader then decides)."""
+    try:
+        pegs, end = _decode(text, at)
+    except ValueError:
+        return None
+    if type(pegs) is not list or len(pegs) != 3 or _JSON_STATE.fullmatch(text, at, end) is None:
+        return None
+    first, second, third = pegs
+    if type(first) is not list or type(second) is not list or type(third) is not list:
+        return None
+    return (tuple(first), tuple(second), tuple(third))
+
+
+def _peg(listed: str) -> tuple[int, ...] | None:
+    """The disks of one peg, written as integers separated by commas; None when that is not so."""
+    if _PEG_TEXT.fullmatch(listed) is None:
+        return None
+    if not listed.strip():
+        return ()
+    try:
+        return tuple(map(int, listed.split(",")))
+    except ValueError:  # an empty place: "3,,2" or a trailing comma
+        return None
 
 
 @lru_cache(maxsize=1024)
@@ -66,34 +111,33 @@ def parse_answer(text: str, disks: int) -> Parsed:
 
     Identical replies are common (temperature 0), so results are cached by text.
     """
-    move_at = _after_last("move", text)
+    lowered = text.lower()
+    move_at = _last(_MOVE_LABEL, "move", text, lowered)
     if move_at < 0:
         return RedFlag.NO_MOVE
-    state_at = _after_last("next_state", text)
+    state_at = _last(_STATE_LABEL, "next_state", text, lowered)
     if state_at < 0:
         return RedFlag.NO_STATE
-    move_match = _MOVE_BODY.match(text, move_at)
-    if move_match is None:
+    move = _MOVE.match(text, move_at)
+    if move is None:
         return RedFlag.BAD_MOVE
-    disk, source, target = int(move_match[1]), int(move_match[2]), int(move_match[3])
-    if not (1 <= disk <= disks and source <= 2 and target <= 2 and source != target):
+    disk, source, target = int(move[1]), int(move[2]), int(move[3])
+    if not (1 <= disk <= disks and 0 <= source <= 2 and 0 <= target <= 2 and source != target):
         return RedFlag.BAD_MOVE
-    end = text.find("\n", state_at)
-    line = text[state_at:] if end < 0 else text[state_at:end]
-    if _STATE_CHARS.fullmatch(line) is None:
+    pegs = _json_state(text, state_at)  # the usual case, read by the C decoder
+    if pegs is None:
+        state = _STATE.match(text, state_at)
+        if state is None:
+            return RedFlag.BAD_STATE
+        pegs = (_peg(state[1]), _peg(state[2]), _peg(state[3]))  # type: ignore[assignment]
+    if pegs[0] is None or pegs[1] is None or pegs[2] is None:
         return RedFlag.BAD_STATE
     try:
-        pegs, end = _decode(line)
-        if end != len(line.rstrip()) or type(pegs) is not list or len(pegs) != 3:
+        if sorted(pegs[0] + pegs[1] + pegs[2]) != _all_disks(disks):
             return RedFlag.BAD_STATE
-        first, second, third = pegs
-        if type(first) is not list or type(second) is not list or type(third) is not list:
-            return RedFlag.BAD_STATE
-        if sorted(first + second + third) != _all_disks(disks):
-            return RedFlag.BAD_STATE
-    except (ValueError, TypeError):
+    except TypeError:  # a list where a disk should be
         return RedFlag.BAD_STATE
-    return Answer((disk, source, target), (tuple(first), tuple(second), tuple(third)))
+    return Answer((disk, source, target), pegs)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=64)
@@ -117,7 +161,7 @@ def judge_reply(text: str, finish_reason: str | None, tokens_out: int, max_token
 
 
 def format_answer(answer: Answer) -> str:
-    """The two answer lines for ``answer``, exactly as the prompt asks for them."""
+    """The two answer lines for ``answer``, plainly, as the guided prompt asks for them."""
     move, state = answer
     return (
         f"move = [{move[0]}, {move[1]}, {move[2]}]\n"

@@ -1,15 +1,31 @@
-"""The micro-agent's prompt: the rules and answer format, then the strategy, previous move and state.
+"""The micro-agent's prompt: a template of a system part and a user part, and what fills it each step.
 
-The structure follows the paper: a system message that explains the puzzle, the rules and the
-exact two-line output format; a user message that restates the strategy and gives only what this
-one step needs (the previous move and the current state). The agent sees no history.
+Three ways to get a template (``--prompt``): ``paper``, the paper's prompt in our words (the
+default); ``guided``, this project's earlier prompt, which helps the model more; and a user's own
+file (``--prompt-file``, :func:`load_template`). The user part holds the two placeholders
+``{previous_move}`` and ``{current_state}``; each step fills them and nothing else, so the agent
+sees no history. A template's :attr:`PromptTemplate.digest` names its exact text in recordings and
+calibrations, so that measurements made with one prompt are never silently used for another.
 """
 
 from __future__ import annotations
 
-from typing import TypedDict
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.task.hanoi import Move, State, format_move, format_state
+from engine.task.styles import guided_system, guided_user, paper_system, paper_user
+
+PREVIOUS_MOVE = "{previous_move}"
+CURRENT_STATE = "{current_state}"
+Style = Literal["paper", "guided", "file"]
+STYLES: tuple[str, ...] = ("paper", "guided")
+"""The built-in styles; a user's file is the third."""
+DEFAULT_STYLE = "paper"
 
 
 class Message(TypedDict):
@@ -19,73 +35,92 @@ class Message(TypedDict):
     content: str
 
 
-PREVIOUS_MOVE_LABEL = "Previous move: "
-CURRENT_STATE_LABEL = "Current state: "
-NO_PREVIOUS_MOVE = "none (this is the first move)"
-
-SYSTEM_PROMPT = """\
-You are one step of a long, exact computation. You will make a single move in the Towers of Hanoi \
-puzzle and report the move and the state it leads to.
-
-The puzzle has three pegs, numbered 0, 1 and 2, and disks numbered 1 (the smallest) up to n (the \
-largest). A state is written as a list of three lists, one per peg, each listing the disks on that \
-peg from the bottom to the top. For example, [[3, 2, 1], [], []] means that disks 3, 2 and 1 are \
-stacked on peg 0 with disk 1 on top, and pegs 1 and 2 are empty. At the start every disk is on \
-peg 0; the goal is to move every disk to peg 2.
-
-Rules:
-1. Only one disk moves at a time.
-2. Only the top disk of a peg can move.
-3. A disk may go onto an empty peg or onto a larger disk, never onto a smaller one.
-
-A move is written [disk, from_peg, to_peg]. For example, [1, 0, 2] moves disk 1 from the top of \
-peg 0 to the top of peg 2.
-
-You are given a strategy, the previous move and the current state. Follow the strategy exactly to \
-find the next move; do not invent a plan of your own. Then apply the move to the current state to \
-get the next state. Check that every disk appears exactly once and that no disk sits on a smaller \
-one.
-
-You may reason briefly first. Your answer must end with exactly these two lines, in this format:
-move = [disk, from_peg, to_peg]
-next_state = [[...], [...], [...]]
-where move is the move you make and next_state is the state after it. Use plain integers, write \
-nothing after these two lines, and keep the whole reply short."""
-
-_DIRECTION_TEXT = {
-    1: "clockwise: from peg 0 to peg 1, from peg 1 to peg 2, from peg 2 to peg 0",
-    -1: "counterclockwise: from peg 0 to peg 2, from peg 2 to peg 1, from peg 1 to peg 0",
-}
+class PromptError(ValueError):
+    """A prompt template that cannot be used: one line says why."""
 
 
-def strategy_text(disks: int) -> str:
-    """The strategy for ``disks`` disks, with disk 1's direction spelled out for this parity."""
-    direction = _DIRECTION_TEXT[1 if disks % 2 == 0 else -1]
-    return (
-        f"This puzzle has {disks} disks. The strategy that solves it:\n"
-        f"- If the previous move did not move disk 1 (or there was no previous move), move disk 1 "
-        f"one peg {direction}.\n"
-        "- If the previous move moved disk 1, make the only legal move that does not involve "
-        "disk 1: compare the top disks of the two pegs that do not hold disk 1 and move the smaller "
-        "one onto the other peg (onto an empty peg if one of the two is empty).\n"
-    )
+class PromptTemplate(BaseModel):
+    """A prompt as a run uses it, with the placeholders the user part fills each step."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    style: Style
+    system: str
+    user: str
+    no_previous_move: str = "none"
+    """What ``{previous_move}`` becomes at the first step."""
+    source: str | None = None
+    """The file a user's template came from."""
+
+    @property
+    def digest(self) -> str:
+        """The first 12 hex digits of the SHA-256 of the text the agent is shown."""
+        text = "\0".join((self.system, self.user, self.no_previous_move))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def label(self) -> str:
+        """``paper (3f2a9c81b0d4)``: the style and its digest, for people."""
+        return f"{self.style} ({self.digest})"
+
+    def check(self) -> PromptTemplate:
+        """Raise :class:`PromptError` unless the user part holds each placeholder once."""
+        for placeholder in (PREVIOUS_MOVE, CURRENT_STATE):
+            count = self.user.count(placeholder)
+            if count != 1:
+                where = f"{self.source}: " if self.source else ""
+                raise PromptError(f"{where}the user part must hold {placeholder} exactly once (it holds it {count} times)")
+        return self
+
+
+def built_in(style: str, disks: int) -> PromptTemplate:
+    """The ``paper`` or ``guided`` prompt for a tower of ``disks`` disks (disk 1's direction
+    depends on whether there is an odd or even number of disks)."""
+    if style == "paper":
+        return PromptTemplate(style="paper", system=paper_system(), user=paper_user(disks))
+    if style == "guided":
+        return PromptTemplate(style="guided", system=guided_system(), user=guided_user(disks),
+                              no_previous_move="none (this is the first move)")
+    raise PromptError(f"no prompt style {style!r} (choose from {', '.join(STYLES)}, or give --prompt-file)")
+
+
+def load_template(path: Path) -> PromptTemplate:
+    """A user's template from a TOML file with ``system`` and ``user`` strings (and, optionally,
+    ``no_previous_move``); see the README for the format."""
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PromptError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PromptError(f"{path}: cannot read it ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PromptError(f"{path}: not a TOML prompt template ({exc})") from None
+    try:
+        template = PromptTemplate(style="file", source=str(path), **raw)
+    except (ValidationError, TypeError) as exc:
+        detail = exc.errors()[0] if isinstance(exc, ValidationError) else {"msg": str(exc), "loc": ()}
+        where = ".".join(str(part) for part in detail["loc"]) or "the file"
+        raise PromptError(f"{path}: {where}: {detail['msg']} (a template has system and user strings)") from None
+    return template.check()
 
 
 class PromptBuilder:
-    """Builds each step's messages; the parts that never change are built once per run."""
+    """Builds each step's messages from a template; the parts that never change are built once."""
 
-    def __init__(self, disks: int) -> None:
-        self.disks = disks
-        self.system: Message = {"role": "system", "content": SYSTEM_PROMPT}
-        self._user_prefix = strategy_text(disks) + "\n"
-        self._user_suffix = (
-            "\nFollow the strategy to make the next move. End your reply with the two lines "
-            "move = [...] and next_state = [[...], [...], [...]]."
-        )
+    def __init__(self, template: PromptTemplate) -> None:
+        self.template = template.check()
+        self.system: Message = {"role": "system", "content": template.system}
+        user = template.user
+        first, second = sorted((PREVIOUS_MOVE, CURRENT_STATE), key=user.index)
+        head, rest = user.split(first)
+        middle, tail = rest.split(second)
+        self._parts = (head, middle, tail)
+        self._state_first = first == CURRENT_STATE
 
-    def messages(self, previous_move: Move | None, state: State, state_text: str | None = None) -> list[Message]:
-        """The system and user messages for one step; ``state_text`` skips re-formatting a known state."""
-        previous = NO_PREVIOUS_MOVE if previous_move is None else format_move(previous_move)
-        shown = state_text if state_text is not None else format_state(state)
-        user = f"{self._user_prefix}{PREVIOUS_MOVE_LABEL}{previous}\n{CURRENT_STATE_LABEL}{shown}\n{self._user_suffix}"
-        return [self.system, {"role": "user", "content": user}]
+    def messages(self, previous_move: Move | None, state: State) -> list[Message]:
+        """The system and user messages for one step."""
+        previous = self.template.no_previous_move if previous_move is None else format_move(previous_move)
+        shown = format_state(state)
+        head, middle, tail = self._parts
+        first, second = (shown, previous) if self._state_first else (previous, shown)
+        return [self.system, {"role": "user", "content": f"{head}{first}{middle}{second}{tail}"}]

@@ -3,7 +3,7 @@
 The paper's workflow: estimate p on a random sample of steps of the optimal solution, compute k_min
 and the projected cost, choose the model, then run. Each calibration sample is one agent call on a
 step drawn uniformly from all 2^N - 1 steps (seeded), shown the step's true state and previous move
-exactly as a run would show them, and judged by the same strict parser.
+exactly as a run would show them, and judged by the same parser.
 
 Two success rates come out of it. ``p`` is the share of samples that are right: the paper's per-
 sample success, what the simulated model's ``--error-rate`` sets (1 - p). ``p_vote`` is the share
@@ -26,7 +26,7 @@ from engine.models.sampler import Completion, Sampler
 from engine.models.urls import host_of
 from engine.task.hanoi import apply_move, optimal_move, state_before_step, total_steps
 from engine.task.parser import Answer, RedFlag, judge_reply
-from engine.task.prompt import PromptBuilder
+from engine.task.prompt import DEFAULT_STYLE, PromptBuilder, PromptTemplate, built_in
 from engine.voting.scaling import NoMargin, expected_samples_per_step, k_min, wilson_interval
 
 TARGETS = (0.90, 0.95, 0.99)
@@ -72,6 +72,9 @@ class Calibration(BaseModel):
     mean_latency_s: float
     price_in: float | None = None
     price_out: float | None = None
+    prompt_style: str | None = None
+    """The prompt the model was asked with (None: a calibration made before prompts had styles)."""
+    prompt_digest: str | None = None
     cost_per_sample_usd: float | None
     projections: list[Projection] = Field(default_factory=list)
     created_at: str = ""
@@ -80,6 +83,14 @@ class Calibration(BaseModel):
     def pricing(self) -> Pricing | None:
         """The prices the calibration was costed at, None when the model had none."""
         return Pricing.known(self.price_in, self.price_out)
+
+    @property
+    def prompt_label(self) -> str:
+        return "an unrecorded prompt" if self.prompt_digest is None else f"{self.prompt_style} ({self.prompt_digest})"
+
+    def made_with(self, template: PromptTemplate) -> bool:
+        """Whether the model was calibrated with exactly this prompt."""
+        return self.prompt_digest == template.digest
 
     def k_for(self, disks: int, target: float) -> int:
         """k_min for a run of ``disks`` disks at ``target``; raises CalibrationError when p_vote <= 0.5."""
@@ -140,12 +151,15 @@ async def calibrate(
     temperature: float = 0.1,
     max_tokens: int = 750,
     pricing: Pricing | None = None,
+    template: PromptTemplate | None = None,
 ) -> Calibration:
-    """Sample ``samples`` random steps once each and measure; see the module docstring."""
+    """Sample ``samples`` random steps once each and measure; see the module docstring.
+    ``template`` is the prompt to ask with (default: the paper's for ``disks`` disks)."""
     rng = random.Random(seed)
     last = total_steps(disks)
     steps = [rng.randint(1, last) for _ in range(samples)]
-    builder = PromptBuilder(disks)
+    template = template if template is not None else built_in(DEFAULT_STYLE, disks)
+    builder = PromptBuilder(template)
 
     async def one(step: int) -> tuple[int, Completion]:
         previous = optimal_move(step - 1, disks) if step > 1 else None
@@ -199,6 +213,8 @@ async def calibrate(
         mean_tokens_in=mean_in,
         mean_tokens_out=mean_out,
         mean_latency_s=latency / n,
+        prompt_style=template.style,
+        prompt_digest=template.digest,
         price_in=pricing.input_usd_per_m if pricing else None,
         price_out=pricing.output_usd_per_m if pricing else None,
         cost_per_sample_usd=cost_per_sample,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.models.pricing import Pricing, pricing_for
 from engine.models.sampler import estimate_prompt_tokens
 from engine.task.hanoi import start_state, total_steps
-from engine.task.prompt import PromptBuilder
+from engine.task.prompt import DEFAULT_STYLE, PromptBuilder, PromptTemplate, built_in
 from engine.voting.scaling import NoMargin, expected_cost, expected_samples_per_step, k_min, p_full, p_step
 
 
@@ -68,9 +68,11 @@ class PlanRow(BaseModel):
     paper_cost_usd: float | None = None
 
 
-def prompt_tokens(disks: int) -> int:
-    """Estimated input tokens of one step's prompt for ``disks`` disks."""
-    return estimate_prompt_tokens(PromptBuilder(disks).messages(None, start_state(disks)))
+def prompt_tokens(disks: int, template: PromptTemplate | None = None) -> int:
+    """Estimated input tokens of one step's prompt for ``disks`` disks (the state at the start,
+    which holds every disk, as every state does); ``template`` defaults to the paper's prompt."""
+    template = template if template is not None else built_in(DEFAULT_STYLE, disks)
+    return estimate_prompt_tokens(PromptBuilder(template).messages(None, start_state(disks)))
 
 
 def plan_row(
@@ -116,10 +118,11 @@ def plan_row(
     )
 
 
-def paper_plan(disks: int = 20, target: float = 0.95) -> list[PlanRow]:
-    """The paper's table recomputed for ``disks`` disks at ``target``."""
+def paper_plan(disks: int = 20, target: float = 0.95, template: PromptTemplate | None = None) -> list[PlanRow]:
+    """The paper's table recomputed for ``disks`` disks at ``target``, with the input tokens of
+    ``template`` (default: the paper's prompt)."""
     steps = total_steps(disks)
-    tokens_in = prompt_tokens(disks)
+    tokens_in = prompt_tokens(disks, template)
     rows = []
     for entry in paper_models():
         row = plan_row(
