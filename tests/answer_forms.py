@@ -78,6 +78,8 @@ DECORATED: dict[str, Form] = {
                                           f"```next_state = {_s(s)}```\n\nI hope this helps!"),
     "a draft then the answer": lambda m, s: (f"Draft: move = [9, 9, 9]\nnext_state = [[1]]\nNo, that is wrong.\n"
                                              f"move = {_m(m)}\nnext_state = {_s(s)}"),
+    "python trailing commas": lambda m, s: (f"```python\nmove = [{m[0]}, {m[1]}, {m[2]},]\nnext_state = [\n"
+                                            + "".join(f"    [{', '.join(map(str, peg))}],\n" for peg in s) + "]\n```"),
     "json-ish block": lambda m, s: f'```json\n{{"move =": "x"}}\n```\nmove = {_m(m)}\nnext_state = {_s(s)}',
 }
 

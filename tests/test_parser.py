@@ -100,6 +100,13 @@ def test_a_damaged_answer_is_a_red_flag_or_a_well_formed_vote(answer, data):
         assert sorted(state[0] + state[1] + state[2]) == list(range(1, DISKS + 1))
 
 
+def test_the_last_move_is_read_even_when_it_is_called_previous():
+    """The paper's rule is the last ``move =``: a reply that mentions the previous move after its
+    answer votes for that move (with its own state: a wrong candidate, which voting outweighs)."""
+    text = "move = [1, 0, 2]\nnext_state = [[3, 2], [], [1]]\n(previous move = [2, 0, 1])"
+    assert parse_answer(text, 3) == Answer((2, 0, 1), ((3, 2), (), (1,)))
+
+
 def test_the_move_is_checked_more_strictly_than_the_paper_does():
     """The paper checks only that a move is three integers; a disk outside 1..N or a move that
     stays on its peg is a bad_move here."""

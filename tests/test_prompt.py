@@ -58,17 +58,24 @@ def test_the_guided_prompt_adds_the_disk_count_and_a_procedure():
     assert built_in("guided", 20).digest != built_in("paper", 20).digest
 
 
-@pytest.mark.parametrize("style", ["paper", "guided", "file"])
-def test_the_simulated_model_reads_the_state_in_every_style(style, tmp_path):
-    path = tmp_path / "mine.toml"
-    path.write_text(TEMPLATE)
-    template = built_in(style, 9) if style != "file" else PromptTemplate(
-        style="file", system=TEMPLATE.split('"""')[1], user=TEMPLATE.split('"""')[3], no_previous_move="nothing yet")
+FILE_TEMPLATES = {
+    "unlabelled": "Last time you played {previous_move}. The pegs hold {current_state} now. Your move?",
+    "labels on their own lines": "Last move:\n{previous_move}\nCurrent state:\n{current_state}\nGo.",
+    "state first, in backticks": "Current state: `{current_state}`\nPrior move: `{previous_move}`",
+    "an example after the values": ("Previous move: {previous_move}\nCurrent state: {current_state}\n"
+                                    "For example, from [[3, 2, 1], [], []] one writes move = [1, 0, 2]."),
+}
+
+
+@pytest.mark.parametrize("style", ["paper", "guided", *FILE_TEMPLATES])
+def test_the_simulated_model_reads_the_state_in_every_style(style):
+    template = built_in(style, 9) if style in ("paper", "guided") else PromptTemplate(
+        style="file", system="Answer with ```move = [d, f, t]```.", user=FILE_TEMPLATES[style],
+        no_previous_move="nothing yet")
     sim = SimulatedLLM(SimConfig(error_rate=0.0))
-    for step in (1, 2, 3, 200, 511):
+    for step in (1, 2, 3, 4, 200, 511):
         reply = sim.complete_now(_messages(template, step, 9), 0.0, 750)
-        move = optimal_move(step, 9)
-        assert parse_answer(reply.text, 9).move == move, (style, step, reply.text)
+        assert parse_answer(reply.text, 9).move == optimal_move(step, 9), (style, step, reply.text)
     summary = run_sim(disks=6, seed=1, error_rate=0.05, runner_options={"prompt": template})
     assert summary.solved
 
@@ -149,8 +156,8 @@ def test_plan_counts_the_input_tokens_of_the_chosen_prompt():
 
 
 def test_without_a_vote_cap_a_hard_step_is_sampled_until_it_is_decided():
-    """Step 9 is answered right 30% of the time, the wrong answers scattered: with the default cap
-    of 5 votes it stays open; with no cap (the paper's way) the right answer gets ahead by k."""
+    """Step 9 is answered right 30% of the time, the wrong answers scattered: with a cap of 5 votes
+    it stays open; with no cap (the paper's way) the right answer gets ahead by k."""
     hard = {"hard_steps": (9,), "hard_error_rate": 0.7, "error_kinds": {"wrong_state": 1.0}, "error_rate": 0.0}
     capped = run_sim(disks=5, k=2, seed=3, runner_options={"max_votes_per_step": 5}, **hard)
     free = run_sim(disks=5, k=2, seed=3, runner_options={"max_votes_per_step": None}, **hard)
@@ -158,9 +165,12 @@ def test_without_a_vote_cap_a_hard_step_is_sampled_until_it_is_decided():
     assert free.solved and free.votes_histogram and max(free.votes_histogram) > 5
 
 
-def test_zero_lifts_the_caps_on_the_command_line():
-    result = maker("solve", "--headless", "--disks", "5", "--k", "2", "--max-votes", "0", "--max-red-flags", "0",
-                   "--hard-steps", "9", "--hard-error-rate", "0.7", "--error-kinds", "wrong_state", "--seed", "3",
-                   "--json")
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["solved"]
+@pytest.mark.parametrize("cap, flag", [("--max-votes", "wrong_state"), ("--max-red-flags", "malformed")])
+def test_zero_lifts_a_cap_on_the_command_line(cap, flag):
+    """The same hard step, capped at 5 and uncapped: the first run ends undecided, the second solves."""
+    hard = ["--disks", "5", "--k", "2", "--hard-steps", "9", "--hard-error-rate", "0.7", "--error-rate", "0",
+            "--error-kinds", flag, "--seed", "3", "--json"]
+    capped = maker("solve", "--headless", cap, "5", *hard)
+    free = maker("solve", "--headless", cap, "0", *hard)
+    assert capped.returncode == 1 and json.loads(capped.stdout)["undecided"]["step"] == 9, capped.stderr
+    assert free.returncode == 0 and json.loads(free.stdout)["solved"], free.stderr

@@ -59,6 +59,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     """Sample random steps once each; report p, v, tokens and the projections."""
     if args.out is not None and args.out.exists():
         raise UsageError(f"{args.out} already exists")
+    template = prompt_template(args, args.disks)  # a bad template is refused before any connection opens
     sampler, pricing = sampler_and_prices(args)
     result = asyncio.run(
         calibrate(
@@ -69,7 +70,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             max_tokens=args.max_tokens,
             pricing=pricing,
-            template=prompt_template(args, args.disks),
+            template=template,
         )
     )
     if args.out is not None:

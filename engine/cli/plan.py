@@ -39,7 +39,7 @@ def add_parser(commands: Any) -> None:
     plan.add_argument("--model", default=None, metavar="NAME", help="name of the model (for its price)")
     add_price_options(plan)
     plan.add_argument("--tokens-in", type=bounded_int(0), default=None, metavar="N",
-                      help="input tokens per call (default: this project's prompt)")
+                      help="input tokens per call (default: the chosen prompt's)")
     plan.add_argument("--tokens-out", type=bounded_int(1), default=None, metavar="N",
                       help=f"output tokens per call (default {DEFAULT_TOKENS_OUT})")
     plan.add_argument("--valid-rate", type=bounded_float(0, 1, open_low=True), default=1.0, metavar="V",

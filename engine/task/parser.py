@@ -4,8 +4,10 @@ named reason.
 The parser reads the *last* ``move =`` and the *last* ``next_state =`` anywhere in a reply: labels
 in any case, any whitespace around ``=`` and inside the lists (newlines and non-breaking spaces
 too), and whatever decoration surrounds them: inline or fenced backticks, bold, bullets, quotes,
-prose before or after on the same line, a trailing full stop. The move must be three integers,
-the state three lists of integers that together hold each disk 1..N exactly once. Stricter than
+prose before or after on the same line, a trailing full stop, Python's trailing commas. The move
+must be three integers, the state three lists of integers that together hold each disk 1..N
+exactly once. Being the *last* ``move =``, a ``previous move = [...]`` written after the answer is
+the one read (the paper's rule; such a reply usually votes for a wrong candidate). Stricter than
 the paper: the move's disk must be 1..N and its pegs two different ones of 0..2 (``bad_move``).
 Whether the move is legal, or the state follows from it, is not the parser's business: that
 makes a wrong vote, which voting handles, not a malformed one.
@@ -51,9 +53,9 @@ _WORD_START = r"(?<![A-Za-z0-9])(?<![A-Za-z0-9]_)"  # not inside a word like "re
 _MOVE_LABEL = re.compile(rf"{_WORD_START}move{_DECORATION}={_DECORATION}", re.IGNORECASE)
 _STATE_LABEL = re.compile(rf"{_WORD_START}next_state{_DECORATION}={_DECORATION}", re.IGNORECASE)
 _INTEGER = r"\s*([+-]?[0-9]+)\s*"
-_MOVE = re.compile(rf"\[{_INTEGER},{_INTEGER},{_INTEGER}\]")
+_MOVE = re.compile(rf"\[{_INTEGER},{_INTEGER},{_INTEGER},?\s*\]")
 _PEG = r"\s*\[([^\[\]]*)\]\s*"
-_STATE = re.compile(rf"\[{_PEG},{_PEG},{_PEG}\]")
+_STATE = re.compile(rf"\[{_PEG},{_PEG},{_PEG},?\s*\]")  # a trailing comma, as Python allows
 _PEG_TEXT = re.compile(r"[\s0-9,]*")  # what a peg's list may hold: ASCII digits, commas, whitespace
 _JSON_STATE = re.compile(r"[\[\]0-9, \t\n\r]*")  # a state JSON reads as it is
 _decode = json.JSONDecoder().raw_decode
@@ -97,6 +99,7 @@ def _peg(listed: str) -> tuple[int, ...] | None:
     """The disks of one peg, written as integers separated by commas; None when that is not so."""
     if _PEG_TEXT.fullmatch(listed) is None:
         return None
+    listed = listed.rstrip().removesuffix(",")  # a trailing comma, as Python allows
     if not listed.strip():
         return ()
     try:
@@ -121,7 +124,10 @@ def parse_answer(text: str, disks: int) -> Parsed:
     move = _MOVE.match(text, move_at)
     if move is None:
         return RedFlag.BAD_MOVE
-    disk, source, target = int(move[1]), int(move[2]), int(move[3])
+    try:
+        disk, source, target = int(move[1]), int(move[2]), int(move[3])
+    except ValueError:  # a number too long for int() to read is no disk or peg anyway
+        return RedFlag.BAD_MOVE
     if not (1 <= disk <= disks and 0 <= source <= 2 and 0 <= target <= 2 and source != target):
         return RedFlag.BAD_MOVE
     pegs = _json_state(text, state_at)  # the usual case, read by the C decoder

@@ -13,7 +13,7 @@ from __future__ import annotations
 from engine.task.hanoi import disk1_direction
 
 _PAPER_SYSTEM = """\
-You are a helpful assistant, and you will solve one step of a puzzle.
+You are a helpful assistant, and you will help solve a puzzle.
 
 The puzzle has three pegs and n disks of different sizes, which start stacked on the first peg. \
 The disks are numbered by size, from 1 (the smallest) to n (the largest). Every move must obey \

@@ -89,7 +89,11 @@ class Calibration(BaseModel):
         return "an unrecorded prompt" if self.prompt_digest is None else f"{self.prompt_style} ({self.prompt_digest})"
 
     def made_with(self, template: PromptTemplate) -> bool:
-        """Whether the model was calibrated with exactly this prompt."""
+        """Whether the model was calibrated with this prompt: the same built-in style (which
+        differs between towers only in disk 1's direction, or in the disk count for ``guided``),
+        or exactly the same template."""
+        if template.style != "file":
+            return self.prompt_style == template.style
         return self.prompt_digest == template.digest
 
     def k_for(self, disks: int, target: float) -> int:
