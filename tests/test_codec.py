@@ -179,9 +179,9 @@ class VaryingPrompt(SimulatedLLM):
         super().__init__(SimConfig(seed=3, error_rate=0.1))
         self.replies = 0
 
-    def complete_now(self, messages, temperature, max_tokens):
+    def complete_now(self, messages, temperature, max_tokens, sample=None):
         self.replies += 1
-        reply = super().complete_now(messages, temperature, max_tokens)
+        reply = super().complete_now(messages, temperature, max_tokens, sample)
         return reply._replace(tokens_in=reply.tokens_in + self.replies % 7)
 
 

@@ -30,17 +30,24 @@ def test_calibrating_the_simulated_model_recovers_its_error_rate_and_the_formula
     assert low <= 0.95 <= high
     assert calibration["samples"] == 2000 and calibration["disks"] == 20
     recommended = next(row for row in calibration["projections"] if row["target"] == 0.95)
-    assert recommended["k_min"] == k_min(0.95, total_steps(20), 0.95) == 6
+    # k_min from the measured p_vote, and within what the ends of its interval give.
+    vote_low, vote_high = calibration["p_vote_interval"]
+    steps = total_steps(20)
+    assert recommended["k_min"] == k_min(calibration["p_vote"], steps, 0.95)
+    assert k_min(vote_high, steps, 0.95) <= recommended["k_min"] <= k_min(vote_low, steps, 0.95)
     assert 0 < calibration["v"] < 1 and calibration["p_vote"] > calibration["p"]
     assert recommended["cost_usd"] > 0 and recommended["time_s"] > 0
 
 
 @pytest.mark.parametrize("error_rate", [0.02, 0.2])
 def test_calibration_intervals_cover_the_configured_rate(error_rate):
-    sampler = SimulatedLLM(SimConfig(error_rate=error_rate, seed=11))
-    result = asyncio.run(calibrate(sampler, disks=12, samples=3000, seed=4))
-    low, high = result.p_interval
-    assert low <= 1 - error_rate <= high
+    """A 95% interval: over 20 seeds it must cover the true rate nearly always (19 expected)."""
+    covered = 0
+    for seed in range(20):
+        sampler = SimulatedLLM(SimConfig(error_rate=error_rate, seed=seed))
+        low, high = asyncio.run(calibrate(sampler, disks=12, samples=1000, seed=seed)).p_interval
+        covered += low <= 1 - error_rate <= high
+    assert covered >= 16
 
 
 def test_k_auto_takes_k_min_from_a_calibration_file(tmp_path):

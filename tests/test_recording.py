@@ -135,7 +135,7 @@ def _tables(path):
 def test_the_shipped_recording_is_what_the_engine_makes_from_its_seed(tmp_path):
     fresh = tmp_path / "demo.maker"
     result = maker(
-        "solve", "--headless", "--disks", "10", "--seed", "9", "--error-rate", "0.02", "--hard-steps", "100,300,700",
+        "solve", "--headless", "--disks", "10", "--seed", "10", "--error-rate", "0.02", "--hard-steps", "100,300,700",
         "--hard-error-rate", "0.5", "--keep-text", "--record", str(fresh), "--json",
     )
     assert result.returncode == 0, result.stderr

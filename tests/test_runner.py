@@ -98,12 +98,12 @@ def test_stop_on_error_stops_at_the_first_wrong_step():
 def test_a_hard_step_with_p_below_one_half_ends_undecided_with_a_clear_message():
     """The model answers step 50 right one time in ten and scatters the rest over wrong states.
 
-    Over 100 seeds this configuration ends undecided 98 times (and otherwise decides right): voting
+    Over 100 seeds this configuration ends undecided 93 times (and otherwise decides right): voting
     cannot fix a systematic error, and the run must say so instead of moving on.
     """
     events = []
     summary = run_sim(
-        disks=7, k=5, seed=0, error_rate=0.0, hard_steps=(50,), hard_error_rate=0.9,
+        disks=7, k=5, seed=1, error_rate=0.0, hard_steps=(50,), hard_error_rate=0.9,
         error_kinds={"wrong_state": 1.0}, listener=events.append,
     )
     assert summary.stopped == "undecided" and not summary.solved
@@ -191,11 +191,11 @@ class _FailingSampler(SimulatedLLM):
         super().__init__(SimConfig(seed=1))
         self.calls = 0
 
-    def complete_now(self, messages, temperature, max_tokens) -> Completion:
+    def complete_now(self, messages, temperature, max_tokens, sample=None) -> Completion:
         self.calls += 1
         if self.calls > 40:
             raise ConnectionError("server went away")
-        return super().complete_now(messages, temperature, max_tokens)
+        return super().complete_now(messages, temperature, max_tokens, sample)
 
 
 def test_a_sampler_that_fails_ends_the_run_cleanly_keeping_decided_steps(tmp_path, monkeypatch):
@@ -212,7 +212,7 @@ def test_a_model_error_is_the_models_fault_and_needs_no_traceback(tmp_path, monk
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
 
     class Refusing(SimulatedLLM):
-        def complete_now(self, messages, temperature, max_tokens):
+        def complete_now(self, messages, temperature, max_tokens, sample=None):
             raise ModelAuthError("the server refused the API key from $OPENAI_API_KEY (401)")
 
     runner = Runner(RunConfig(disks=3, k=3), Refusing())

@@ -56,7 +56,7 @@ async def draw_samples(pilot, screen, count):
 
 
 async def test_one_sample_at_a_time_builds_the_tally():
-    app, session = make_live(disks=6, seed=31)
+    app, session = make_live(disks=6, seed=5)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = board(app)
         await draw_samples(pilot, screen, 5)
@@ -174,7 +174,7 @@ async def test_the_command_palette_lists_the_screens_actions():
 
 
 async def test_the_tally_pane_names_every_sample():
-    app, session = make_live(disks=6, seed=31)
+    app, session = make_live(disks=6, seed=5)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = board(app)
         await draw_samples(pilot, screen, 5)

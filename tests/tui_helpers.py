@@ -23,7 +23,7 @@ def frozen_clock() -> float:
     return 1000.0
 
 
-def make_live(disks=6, seed=31, error_rate=0.2, paused=True, speed=None, theme=None, record=None, clock=frozen_clock):
+def make_live(disks=6, seed=5, error_rate=0.2, paused=True, speed=None, theme=None, record=None, clock=frozen_clock):
     """A live app on a seeded simulated run, paused at the start unless told otherwise."""
     config = SimConfig(seed=seed, error_rate=error_rate)
     control = RunControl(speed, paused=paused, clock=clock)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.models.sim import SIM_MODEL, ErrorKind
+from engine.run.config import MAX_LOOKAHEAD
 from engine.task.hanoi import MAX_DISKS
 from engine.task.prompt import STYLES
 
@@ -142,6 +143,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                      help="samples sent at the start of a step (default K); more cut latency but may be wasted")
     run.add_argument("--stop-on-error", action="store_true",
                      help="stop at the first step the audit finds wrong (default: count and go on)")
+    add_lookahead_option(run)
     add_prompt_options(run)
     model = parser.add_argument_group("the model")
     add_model_option(model)
@@ -150,6 +152,18 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                        help="stop before the run could spend more than this (resumable when recorded)")
     add_server_options(parser.add_argument_group(f"a served model (any --model but {SIM_MODEL})"))
     add_sim_options(parser)
+
+
+DEFAULT_LOOKAHEAD = 32
+
+
+def add_lookahead_option(group: Any) -> None:
+    group.add_argument("--lookahead", type=bounded_int(0, MAX_LOOKAHEAD), default=None, metavar="N",
+                       help="sample up to N steps ahead of the oldest undecided one, on the states the strategy "
+                            "predicts (each the strategy's move applied to the state before it); steps are still "
+                            "decided in order by the model's votes alone, and what a wrong prediction asked for is "
+                            f"thrown away and counted as wasted (default {DEFAULT_LOOKAHEAD} for a served model "
+                            "or a simulated one with --latency, 0 otherwise; 0 turns it off)")
 
 
 def add_prompt_options(group: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.cli.args import SIM_OPTIONS, UsageError
+from engine.cli.args import DEFAULT_LOOKAHEAD, SIM_OPTIONS, UsageError
 from engine.models.factory import ServerOptions, is_simulated, make_sampler
 from engine.models.pricing import Pricing, pricing_for
 from engine.models.sampler import Sampler
@@ -46,7 +46,17 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         stop_on_error=args.stop_on_error,
         budget_usd=args.budget_usd,
         prompt=template,
+        lookahead=lookahead(args),
+        concurrency=args.concurrency or (None if is_simulated(args.model) else ServerOptions().concurrency),
     )
+
+
+def lookahead(args: argparse.Namespace) -> int:
+    """--lookahead, or its default: on when the model keeps the run waiting for its replies."""
+    if args.lookahead is not None:
+        return args.lookahead
+    waits = not is_simulated(args.model) or bool(args.latency)
+    return DEFAULT_LOOKAHEAD if waits else 0
 
 
 def prompt_template(args: argparse.Namespace, disks: int) -> PromptTemplate:

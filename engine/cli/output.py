@@ -37,6 +37,11 @@ def flags_text(red_flags: dict[str, int]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in red_flags.items() if count) or "none"
 
 
+def wasted_text(samples: int, tokens_in: int, tokens_out: int, usd: float | None) -> str:
+    cost = "" if usd is None else f", ${usd:,.4f}"
+    return f"{samples:,} samples ({tokens_in:,} / {tokens_out:,} tokens{cost})"
+
+
 def print_summary(summary: RunSummary, console: Console, expected: float | None = None) -> None:
     """A run's summary as a small table."""
     style = "green" if summary.solved else "red"
@@ -51,6 +56,9 @@ def print_summary(summary: RunSummary, console: Console, expected: float | None 
     table.add_row("valid votes", votes)
     table.add_row("red flags", flags_text(summary.red_flags))
     table.add_row("cancelled", f"{summary.cancelled:,}")
+    if summary.lookahead:
+        table.add_row("wasted (lookahead)", wasted_text(summary.wasted, summary.wasted_tokens_in,
+                                                        summary.wasted_tokens_out, summary.wasted_usd))
     table.add_row("steps over k votes", f"{summary.steps_over_k:,}")
     estimated = f" ({summary.usage_estimated:,} replies without usage: estimated)" if summary.usage_estimated else ""
     table.add_row("tokens in / out", f"{summary.tokens_in:,} / {summary.tokens_out:,}{estimated}")

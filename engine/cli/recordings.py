@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.cli.args import EXIT_OK, UsageError, bounded_int, k_list
-from engine.cli.output import figures_table, flags_text
+from engine.cli.output import figures_table, flags_text, wasted_text
 from engine.recording.export import write_jsonl
 from engine.recording.info import describe
 from engine.recording.reader import Recording
@@ -63,6 +63,9 @@ def info(args: argparse.Namespace) -> int:
     table.add_row("valid votes", f"{facts['samples']:,}")
     table.add_row("red flags", flags_text(facts["red_flags"]))
     table.add_row("cancelled", f"{facts['cancelled']:,}")
+    if facts["wasted"]:
+        table.add_row("wasted (lookahead)", wasted_text(facts["wasted"], facts["wasted_tokens_in"],
+                                                        facts["wasted_tokens_out"], facts["wasted_usd"]))
     table.add_row("undecided attempts", str(facts["undecided_attempts"]))
     table.add_row("tokens in / out", f"{facts['tokens_in']:,} / {facts['tokens_out']:,}")
     table.add_row("cost", "unknown (no price)" if facts["cost_usd"] is None else f"${facts['cost_usd']:,.2f}")

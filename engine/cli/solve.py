@@ -21,6 +21,7 @@ from engine.cli.args import (
     EXIT_OK,
     EXIT_UNSOLVED,
     EXIT_USAGE,
+    add_lookahead_option,
     add_record_options,
     add_run_options,
     add_server_options,
@@ -56,6 +57,7 @@ def add_parsers(commands: Any) -> argparse.ArgumentParser:
     resume.add_argument("--budget-usd", type=bounded_float(0, 1e9, open_low=True), default=None, metavar="USD",
                         help="a new budget for the whole run (the recorded one otherwise)")
     resume.add_argument("--json", action="store_true", help="print one JSON summary on stdout at the end")
+    add_lookahead_option(resume)
     add_server_options(resume.add_argument_group("a served model (the recorded one; its recorded options by default)"))
     return solve
 
@@ -70,7 +72,8 @@ def solve_headless(args: argparse.Namespace) -> int:
 
 def resume_headless(args: argparse.Namespace) -> int:
     """Continue a recording without the TUI."""
-    session = resume_session(args.file, k=args.k, budget_usd=args.budget_usd, server=server_options(args))
+    session = resume_session(args.file, k=args.k, budget_usd=args.budget_usd, server=server_options(args),
+                             lookahead=args.lookahead, concurrency=args.concurrency)
     return run_session_headless(session, args.json, record=args.file)
 
 

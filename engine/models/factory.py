@@ -56,16 +56,16 @@ def make_sampler(model: str, *, sim: SimConfig | None = None, server: ServerOpti
 def rebuild_sampler(model: str, settings: dict[str, Any], first_step: int, server: ServerOptions | None) -> Sampler:
     """A recorded run's sampler again, to go on from ``first_step``.
 
-    The simulated model takes its recorded configuration and the random stream of ``first_step``,
-    so the resumed part does not repeat the first part's draws. A served model takes its recorded
-    request options, with ``server``'s in place of any given anew.
+    The simulated model takes its recorded configuration: its draws depend on the step, not on
+    the order of calls, so the resumed part draws what an unbroken run would have drawn. A served
+    model takes its recorded request options, with ``server``'s in place of any given anew.
     """
     if settings.get("kind") == SIM_MODEL:
         try:
             config = SimConfig.model_validate({key: value for key, value in settings.items() if key != "kind"})
         except ValidationError as exc:
             raise ModelSetupError(f"the recorded simulated model is invalid ({exc.errors()[0]['msg']})") from None
-        return SimulatedLLM(config, stream=first_step)
+        return SimulatedLLM(config)
     if settings.get("kind") != "openai":
         raise ModelSetupError(f"the recorded model {model!r} cannot be rebuilt here")
     recorded = ServerOptions(

@@ -135,8 +135,11 @@ class OpenAISampler:
         except openai.APIStatusError:
             pass  # it answered: many compatible servers have no /models, which is fine
 
-    async def complete(self, messages: Sequence[Message], temperature: float, max_tokens: int) -> Completion:
-        """One reply; faults are retried, counted, and never returned as text."""
+    async def complete(
+        self, messages: Sequence[Message], temperature: float, max_tokens: int, sample: tuple[int, int] | None = None
+    ) -> Completion:
+        """One reply; faults are retried, counted, and never returned as text (``sample`` is not
+        needed: a served model's replies are its own)."""
         request: dict[str, Any] = {
             "model": self.name,
             "messages": list(messages),
@@ -197,7 +200,9 @@ class OpenAISampler:
             tokens_out if tokens_out is not None else estimate_tokens(text),
         )
 
-    def complete_now(self, messages: Sequence[Message], temperature: float, max_tokens: int) -> Completion:
+    def complete_now(
+        self, messages: Sequence[Message], temperature: float, max_tokens: int, sample: tuple[int, int] | None = None
+    ) -> Completion:
         """Never called: a server's reply has to be waited for (``completes_without_waiting`` is false)."""
         raise NotImplementedError("a served model's replies are awaited with complete()")
 

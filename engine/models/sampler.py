@@ -42,11 +42,17 @@ class Sampler(Protocol):
         """Get ready before the first step: fail fast when the model cannot be reached."""
         ...
 
-    async def complete(self, messages: Sequence[Message], temperature: float, max_tokens: int) -> Completion:
-        """Draw one reply. Cancelling the awaiting task abandons the request."""
+    async def complete(
+        self, messages: Sequence[Message], temperature: float, max_tokens: int, sample: tuple[int, int] | None = None
+    ) -> Completion:
+        """Draw one reply. Cancelling the awaiting task abandons the request. ``sample`` says
+        which it is, (step, index in the step): the simulated model draws by it, so that a run's
+        replies do not depend on the order of requests; a served model has no use for it."""
         ...
 
-    def complete_now(self, messages: Sequence[Message], temperature: float, max_tokens: int) -> Completion:
+    def complete_now(
+        self, messages: Sequence[Message], temperature: float, max_tokens: int, sample: tuple[int, int] | None = None
+    ) -> Completion:
         """Draw one reply at once; only called when ``completes_without_waiting`` is true."""
         ...
 

@@ -12,23 +12,28 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
-from enum import StrEnum
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine.models.sampler import Completion, estimate_prompt_tokens, estimate_tokens
+from engine.models.sampler import Completion, estimate_prompt_tokens
 from engine.models.sim_prompt import asks_for_fences, read_values
+from engine.models.sim_text import (
+    ErrorKind,
+    StepView,
+    answer_lines,
+    cut,
+    malformed,
+    overlong,
+    reasoning,
+    wrong_answer,
+)
 from engine.task.hanoi import (
     IllegalMove,
-    Move,
     State,
     apply_move,
-    format_move,
-    format_state,
-    is_legal,
     state_before_step,
     strategy_move,
     total_steps,
@@ -38,19 +43,6 @@ from engine.voting.scaling import NoMargin, expected_votes_per_step
 
 SIM_MODEL = "sim"
 """The simulated model's name, in the price table and in recordings."""
-
-
-class ErrorKind(StrEnum):
-    """The ways the simulated model gets a step wrong."""
-
-    WRONG_MOVE = "wrong_move"
-    """Another legal move, with the state it really leads to: a consistent wrong vote."""
-    WRONG_STATE = "wrong_state"
-    """The right move, with a disk misplaced in the next state: an inconsistent wrong vote."""
-    MALFORMED = "malformed"
-    """A reply the parser rejects: a line missing, a move of two numbers, a disk written twice."""
-    OVERLONG = "overlong"
-    """Rambling cut off at the token limit (finish reason ``length``)."""
 
 
 DEFAULT_ERROR_KINDS = {
@@ -105,45 +97,56 @@ class SimConfig(BaseModel):
         return kinds
 
 
-class _StepView(NamedTuple):
-    """What the model made of one prompt; shared by all samples of a step."""
-
-    disks: int
-    state: State
-    right: tuple[Move, State] | None
-    """The strategy's answer, or None when the prompt admits none (no state, or a broken one)."""
-    reasoning: str
-    error_rate: float
-    tokens_in: int
-    right_completion: Completion | None
-    """The right reply, built once a step: a model at temperature 0 writes the same text each time."""
-    max_tokens: int
-    fenced: bool
-    """The prompt asks for the answer lines between inline triple backticks."""
+def _splitmix(key: int) -> int:
+    """53 well-mixed random bits from a 64-bit key (splitmix64's finaliser)."""
+    z = ((key ^ (key >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return (z ^ (z >> 31)) >> 11
 
 
-_DIRECTION_WORD = {1: "clockwise", -1: "counterclockwise"}
-_RAMBLE = (
-    "Hmm, wait. Let me look at the pegs again and reconsider which disk is on top, because the "
-    "previous move matters here and I want to be sure before I answer. "
-)
+class _Step:
+    """One prompt as the model has seen it: what it read, its key, and how often it was asked."""
+
+    __slots__ = ("view", "key", "bits", "calls", "same_wrong")
+
+    def __init__(self, view: StepView, key: int) -> None:
+        self.view = view
+        self.key = key
+        """The step's key: every draw for its samples comes from it and the sample's index."""
+        self.bits = _splitmix(key)
+        """Random bits for the uniform draws of the step's first three samples, 17 bits each (so a
+        draw is a multiple of 2**-17: an error rate is rounded up to the next multiple)."""
+        self.calls = 0
+        self.same_wrong: str | None = None
+        """The step's one wrong answer, in ``same`` mode."""
+
+
+_M64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+STEPS_REMEMBERED = 1024
+"""Prompts the model keeps its count of samples for, when a caller does not number them."""
 
 
 class SimulatedLLM:
-    """A seeded stand-in for a chat model; see the module docstring. A :class:`Sampler`."""
+    """A seeded stand-in for a chat model; see the module docstring. A :class:`Sampler`.
+
+    Every draw for a sample depends only on the seed, the step, the prompt's state and previous
+    move, and the sample's index in the step (``sample``, which the engine gives with each
+    request), never on the order of calls: a run makes the same replies whether its steps are
+    sampled one at a time or many ahead, and whether it was killed and resumed or not. A caller
+    that does not say which sample it asks for (a server answering requests) gets the prompt's
+    next sample, counted per prompt.
+    """
 
     base_url = None
 
-    def __init__(self, config: SimConfig | None = None, stream: int = 1) -> None:
-        """``stream`` picks the random stream: a run resumed at step s uses stream s, so that the
-        resumed part does not repeat the draws the first part made."""
+    def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
         self.name = SIM_MODEL
         self.completes_without_waiting = self.config.latency_s == 0
         """True without latency: ``complete`` never suspends, so the runner calls ``complete_now``."""
         self.transport_errors: Counter[str] = Counter()
         self.usage_estimated = 0
-        self._rng = random.Random(self.config.seed if stream == 1 else f"{self.config.seed}/{stream}")
         weights = {kind: w for kind, w in self.config.error_kinds.items() if w > 0}
         self._kinds = list(weights)
         total = sum(weights.values())
@@ -153,11 +156,14 @@ class SimulatedLLM:
             running += weights[kind] / total
             self._kind_cumulative.append(running)
         self._hard_states: dict[int, frozenset[State]] = {}
+        self._counted: OrderedDict[str, _Step] = OrderedDict()
+        """Prompts asked without saying which sample, with how often each was asked."""
         self._last_prompt: str | None = None
+        self._last_step_number = 0
+        self._last_step: _Step | None = None
         self._last_system: Message | None = None
         self._fenced = False
-        self._last_view: _StepView | None = None
-        self._same_wrong: tuple[str, str] | None = None
+        self._last_index = 0
 
     async def start(self) -> None:
         """Nothing to reach: the model runs in this process."""
@@ -169,38 +175,84 @@ class SimulatedLLM:
         """The model's configuration, seed included: a recording rebuilds it from these."""
         return {"kind": SIM_MODEL, **self.config.model_dump(mode="json")}
 
-    async def complete(self, messages: Sequence[Message], temperature: float, max_tokens: int) -> Completion:
+    async def complete(
+        self, messages: Sequence[Message], temperature: float, max_tokens: int, sample: tuple[int, int] | None = None
+    ) -> Completion:
         """Write one reply to ``messages``, after the configured latency; see :class:`SimConfig`."""
-        completion = self.complete_now(messages, temperature, max_tokens)
+        completion = self.complete_now(messages, temperature, max_tokens, sample)
         if self.config.latency_s:
             latency = self.config.latency_s
-            if self.config.latency_spread:
-                latency *= self._rng.lognormvariate(0.0, self.config.latency_spread)
+            if self.config.latency_spread:  # drawn for the sample just written
+                step, index = self._last_step, self._last_index
+                rng = random.Random((step.key + index * _GOLDEN) & _M64 ^ _GOLDEN)  # type: ignore[union-attr]
+                latency *= rng.lognormvariate(0.0, self.config.latency_spread)
             await asyncio.sleep(latency)
             completion = completion._replace(latency_s=latency)
         return completion
 
-    def complete_now(self, messages: Sequence[Message], temperature: float, max_tokens: int) -> Completion:
-        """Write one reply at once (the model's thinking, without its latency)."""
+    def complete_now(
+        self, messages: Sequence[Message], temperature: float, max_tokens: int, sample: tuple[int, int] | None = None
+    ) -> Completion:
+        """Write one reply at once (the model's thinking, without its latency). ``sample`` is the
+        (step, index) the engine asks for; without it the prompt's next sample is written."""
         prompt = messages[-1]["content"]
-        view = self._last_view if prompt is self._last_prompt else self._read(messages, max_tokens)
-        if self._rng.random() >= view.error_rate and view.right_completion is not None:
+        if sample is None:
+            step = self._counted_step(messages, max_tokens)
+            index = step.calls
+            step.calls = index + 1
+        else:
+            number, index = sample
+            step = self._last_step  # type: ignore[assignment]
+            if prompt is not self._last_prompt or number != self._last_step_number:
+                step = self._numbered_step(messages, max_tokens, number)
+        self._last_index = index
+        if index < 3:  # the common case: 17 of the step's 51 random bits
+            u = ((step.bits >> (17 * index)) & 0x1FFFF) * 7.62939453125e-06
+        else:
+            u = _splitmix((step.key + index * _GOLDEN) & _M64) * 1.1102230246251565e-16
+        view = step.view
+        if u >= view.error_rate and view.right_completion is not None:
             if max_tokens == view.max_tokens:
                 return view.right_completion
-            return _cut(view.right_completion.text, view.tokens_in, max_tokens)
-        return _cut(self._wrong_text(view, self._rng, max_tokens), view.tokens_in, max_tokens)
+            return cut(view.right_completion.text, view.tokens_in, max_tokens)
+        rng = random.Random((step.key + index * _GOLDEN) & _M64)
+        return cut(self._wrong_text(view, rng, max_tokens, step), view.tokens_in, max_tokens)
+
+    def _numbered_step(self, messages: Sequence[Message], max_tokens: int, number: int) -> _Step:
+        """Step ``number`` shown this prompt: its draws come from the seed, the number and what
+        the prompt shows (an off-path run can show one state at two steps)."""
+        view = self._read(messages, max_tokens)
+        shown = (view.state, view.previous or (0, 0, 0))  # None's hash is not the same in every process
+        step = _Step(view, hash((self.config.seed, number, shown)) & _M64)
+        self._last_prompt, self._last_step_number, self._last_step = messages[-1]["content"], number, step
+        return step
+
+    def _counted_step(self, messages: Sequence[Message], max_tokens: int) -> _Step:
+        """The prompt's step when the caller does not number its samples, remembered with its count
+        (a server's requests for several steps interleave)."""
+        prompt = messages[-1]["content"]
+        step = self._counted.get(prompt)
+        if step is None:
+            view = self._read(messages, max_tokens)
+            shown = (view.state, view.previous or (0, 0, 0))
+            step = self._counted[prompt] = _Step(view, hash((self.config.seed, shown)) & _M64)
+            if len(self._counted) > STEPS_REMEMBERED:
+                self._counted.popitem(last=False)
+        self._last_prompt, self._last_step_number, self._last_step = None, 0, step
+        return step
 
     # -- reading the prompt ---------------------------------------------------------------------
 
-    def _read(self, messages: Sequence[Message], max_tokens: int) -> _StepView:
+    def _read(self, messages: Sequence[Message], max_tokens: int) -> StepView:
+        """What the model makes of a prompt: read once, shared by all the samples asked of it."""
         prompt = messages[-1]["content"]
         tokens_in = estimate_prompt_tokens(messages)
         if messages[0] is not self._last_system:  # the same system message all run long: read it once
             self._last_system, self._fenced = messages[0], asks_for_fences(messages)
         fenced = self._fenced
         state, previous = read_values(prompt)
-        view = _StepView(0, ((), (), ()), None, "I could not find the current state.", 1.0, tokens_in, None, max_tokens,
-                         fenced)
+        view = StepView(0, ((), (), ()), previous, None, "I could not find the current state.", 1.0, tokens_in, None,
+                         max_tokens, fenced)
         if state is not None:
             disks = len(state[0]) + len(state[1]) + len(state[2])
             move = strategy_move(state, previous, disks)
@@ -209,16 +261,16 @@ class SimulatedLLM:
             except IllegalMove:
                 right = None
             if right is None:
-                reasoning = "No move fits the strategy here; I will move disk 1 anyway."
-                view = view._replace(disks=disks, state=state, reasoning=reasoning)
+                view = view._replace(disks=disks, state=state,
+                                     reasoning="No move fits the strategy here; I will move disk 1 anyway.")
             else:
                 error_rate = self.config.error_rate
                 if self.config.hard_steps and state in self._hard_states_for(disks):
                     error_rate = self.config.hard_error_rate
-                reasoning = _reasoning(previous, right[0], disks)
-                completion = _cut(f"{reasoning}\n{_answer_lines(*right, fenced)}", tokens_in, max_tokens)
-                view = _StepView(disks, state, right, reasoning, error_rate, tokens_in, completion, max_tokens, fenced)
-        self._last_prompt, self._last_view, self._same_wrong = prompt, view, None
+                thought = reasoning(previous, right[0], disks)
+                completion = cut(f"{thought}\n{answer_lines(*right, fenced)}", tokens_in, max_tokens)
+                view = StepView(disks, state, previous, right, thought, error_rate, tokens_in, completion, max_tokens,
+                                 fenced)
         return view
 
     def _hard_states_for(self, disks: int) -> frozenset[State]:
@@ -232,7 +284,7 @@ class SimulatedLLM:
 
     # -- getting it wrong -----------------------------------------------------------------------
 
-    def _wrong_text(self, view: _StepView, rng: random.Random, max_tokens: int) -> str:
+    def _wrong_text(self, view: StepView, rng: random.Random, max_tokens: int, step: _Step) -> str:
         draw = rng.random()
         kind = self._kinds[-1]
         for candidate, edge in zip(self._kinds, self._kind_cumulative, strict=True):
@@ -242,90 +294,15 @@ class SimulatedLLM:
         if view.right is None:
             kind = ErrorKind.MALFORMED
         if kind is ErrorKind.OVERLONG:
-            return _overlong(view.reasoning, max_tokens)
+            return overlong(view.reasoning, max_tokens)
         if kind is ErrorKind.MALFORMED:
-            return _malformed(view, rng)
+            return malformed(view, rng)
         if self.config.wrong_answers == "same":
-            if self._same_wrong is None:
-                wrong = _wrong_answer(view, ErrorKind.WRONG_MOVE, None)
-                self._same_wrong = (view.reasoning, _answer_lines(*wrong, view.fenced))
-            return "\n".join(self._same_wrong)
-        move, state = _wrong_answer(view, kind, rng)
-        return f"{view.reasoning}\n{_answer_lines(move, state, view.fenced)}"
+            if step.same_wrong is None:
+                wrong = wrong_answer(view, ErrorKind.WRONG_MOVE, None)
+                step.same_wrong = f"{view.reasoning}\n{answer_lines(*wrong, view.fenced)}"
+            return step.same_wrong
+        move, state = wrong_answer(view, kind, rng)
+        return f"{view.reasoning}\n{answer_lines(move, state, view.fenced)}"
 
 
-def _reasoning(previous: Move | None, move: Move, disks: int) -> str:
-    disk, source, target = move
-    if disk == 1:
-        why = "There is no previous move" if previous is None else "The previous move did not move disk 1"
-        way = _DIRECTION_WORD[1 if disks % 2 == 0 else -1]
-        return f"{why}, so disk 1 moves one peg {way}: from peg {source} to peg {target}."
-    return (
-        f"The previous move moved disk 1, so the other move is made: disk {disk} is the smaller top "
-        f"disk of pegs {source} and {target}, so it moves from peg {source} to peg {target}."
-    )
-
-
-def _answer_lines(move: Move, state: State, fenced: bool) -> str:
-    """The two answer lines, between inline triple backticks when the prompt asks for them so."""
-    if fenced:
-        return f"```move = {format_move(move)}```\n```next_state = {format_state(state)}```"
-    return f"move = {format_move(move)}\nnext_state = {format_state(state)}"
-
-
-def _legal_moves(state: State) -> list[Move]:
-    moves = [(peg[-1], source, target) for source, peg in enumerate(state) if peg for target in range(3)]
-    return [move for move in moves if is_legal(state, move)]
-
-
-def _wrong_answer(view: _StepView, kind: ErrorKind, rng: random.Random | None) -> tuple[Move, State]:
-    """A valid but wrong answer; ``rng`` None picks the step's first one deterministically."""
-    if view.right is None:
-        raise ValueError("a wrong answer needs the step's right one to differ from")
-    right_move, right_state = view.right
-    if kind is ErrorKind.WRONG_MOVE:
-        others = [m for m in _legal_moves(view.state) if m != right_move]
-        if others:
-            move = others[0] if rng is None else rng.choice(others)
-            return move, apply_move(view.state, move)
-    pegs = [list(peg) for peg in right_state]
-    movable = [disk for disk in range(1, view.disks + 1) if disk != right_move[0]] or [right_move[0]]
-    disk = movable[0] if rng is None else rng.choice(movable)
-    home = next(p for p in range(3) if disk in pegs[p])
-    away = (home + 1) % 3 if rng is None else rng.choice([p for p in range(3) if p != home])
-    pegs[home].remove(disk)
-    pegs[away].append(disk)
-    return right_move, (tuple(pegs[0]), tuple(pegs[1]), tuple(pegs[2]))
-
-
-def _malformed(view: _StepView, rng: random.Random) -> str:
-    if view.right is None:
-        return view.reasoning
-    move, state = view.right
-    lines = _answer_lines(move, state, view.fenced).split("\n")
-    form = rng.randrange(5)
-    if form == 0:
-        body = lines[1]
-    elif form == 1:
-        body = lines[0]
-    elif form == 2:
-        body = f"move = [{move[0]}, {move[2]}]\n{lines[1]}"
-    elif form == 3:
-        duplicated = (state[0], state[1], state[2] + (max(1, view.disks),))
-        body = f"{lines[0]}\nnext_state = {format_state(duplicated)}"
-    else:
-        body = f"{lines[0]}\nnext_state = [{list(state[0])}, {list(state[1]) + list(state[2])}]"
-    return f"{view.reasoning}\n{body}"
-
-
-def _cut(text: str, tokens_in: int, max_tokens: int) -> Completion:
-    """The reply as a server returns it: cut at the token limit, with finish reason ``length``."""
-    tokens_out = estimate_tokens(text)
-    if tokens_out <= max_tokens:
-        return Completion(text, "stop", tokens_in, tokens_out, 0.0)
-    return Completion(text[: max_tokens * 4], "length", tokens_in, max_tokens, 0.0)
-
-
-def _overlong(reasoning: str, max_tokens: int) -> str:
-    """A ramble longer than the token limit; ``complete`` cuts it there, as a server would."""
-    return reasoning + " " + _RAMBLE * (max_tokens * 4 // len(_RAMBLE) + 2)

@@ -36,6 +36,10 @@ def asks_for_fences(messages: Sequence[Message]) -> bool:
 def read_values(user: str) -> tuple[State | None, Move | None]:
     """The current state (None when there is none the model can read) and the previous move that
     a step's message shows; see the module docstring."""
+    at = user.rfind("Current State: [")  # the paper's prompt, read millions of times a run
+    previous_at = user.rfind("Previous move: ", 0, at)
+    if at >= 0 and previous_at >= 0:
+        return _state_at(user, at + 15), _move_at(user, previous_at + 15)
     state_at = _after_label(user, _STATE_LABELS, _STATE_LABEL)
     if state_at >= 0:
         state = _state_at(user, state_at)

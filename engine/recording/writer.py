@@ -28,7 +28,7 @@ from engine.recording.format import (
     check_file,
 )
 from engine.run.config import Checkpoint
-from engine.run.events import Event, Listener, RunFinished, StepDecided, StepUndecided
+from engine.run.events import Event, Listener, RunFinished, SamplesWasted, StepDecided, StepUndecided
 from engine.run.failures import StopRun
 from engine.run.totals import Totals, totals_to_json
 from engine.task.hanoi import Move, State
@@ -170,6 +170,9 @@ class Recorder:
                 self._release()
         elif kind is StepUndecided:
             self._undecided_step(event)  # type: ignore[arg-type]
+        elif kind is SamplesWasted:
+            with self._lock:
+                self._block.totals.count_waste(event.samples, event.tokens_in, event.tokens_out)  # type: ignore[union-attr]
         elif kind is RunFinished:
             summary = event.summary  # type: ignore[union-attr]
             self.meta.last_stop, self.meta.last_message = summary.stopped, summary.message

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from engine.task.hanoi import MAX_DISKS, Move, State, start_state
 from engine.task.prompt import DEFAULT_STYLE, PromptTemplate, built_in
 
+MAX_LOOKAHEAD = 512
+"""The most steps a run samples ahead (the simulated model remembers more prompts than that)."""
+
 StopReason = Literal[
     "solved",
     "finished",
@@ -46,6 +49,11 @@ class RunConfig(BaseModel):
     format); None never gives up."""
     parallel: int | None = Field(None, ge=1)
     """Samples sent at the start of a step; default k. More than k cuts latency but may waste some."""
+    lookahead: int = Field(0, ge=0, le=MAX_LOOKAHEAD)
+    """Steps sampled ahead of the oldest undecided one, on the states the strategy predicts; the
+    votes alone decide, in order, and what a wrong prediction sampled is thrown away (wasted)."""
+    concurrency: int | None = Field(None, ge=1)
+    """Requests in flight at most across all steps (lookahead); None: as many as the window asks."""
     stop_on_error: bool = False
     budget_usd: float | None = Field(None, gt=0)
     """Stop before a sample could take the run's spend past this (needs prices)."""

@@ -96,13 +96,23 @@ class StepUndecided(NamedTuple):
     samples: tuple[StepSample, ...] = ()
 
 
+class SamplesWasted(NamedTuple):
+    """Steps sampled ahead on a prediction that the votes did not give were thrown away."""
+
+    step: int
+    """The step whose decided answer differed from its prediction."""
+    samples: int
+    tokens_in: int
+    tokens_out: int
+
+
 class RunFinished(NamedTuple):
     """The run ended: solved, stopped, undecided or stopped at an audit error."""
 
     summary: RunSummary
 
 
-StepEvent = StepStarted | StepDecided | StepUndecided | RunFinished
+StepEvent = StepStarted | StepDecided | StepUndecided | SamplesWasted | RunFinished
 SampleEvent = SampleReceived | SampleRedFlagged | SampleCancelled
 Event = StepEvent | SampleEvent
 Listener = Callable[[Event], Any]

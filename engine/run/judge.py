@@ -1,26 +1,21 @@
-"""Judging replies: count their tokens, parse them, and tell a vote from a red flag.
+"""Counting judged replies: the run's totals, the step's log and the sample events.
 
-The judge is the only code that updates the run's totals per sample; it does so under the run's
-lock, so that a screen's copy of the totals is never torn. It also keeps the current step's log
-of samples for decision listeners and emits sample events when someone listens for them.
+A reply is judged by :func:`engine.task.parser.judge_reply`; the judge here counts it. It is the
+only code that updates the run's totals per sample, and it does so under the run's lock, so that
+a screen's copy of the totals is never torn. It also keeps the current step's log of samples for
+decision listeners, and emits sample events when someone listens for them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections import deque
 
 from engine.models.sampler import Completion
 from engine.run.events import SampleCancelled, SampleReceived, SampleRedFlagged, StepSample
 from engine.run.listeners import Listeners, emit
+from engine.run.stepvote import StepVote
 from engine.run.totals import Totals
-from engine.task.parser import Answer, judge_reply
-
-Ready = deque[tuple[int, float, Completion]]
-"""Replies that arrived and wait to be judged: (launch index, temperature, reply), arrival order."""
-InFlight = dict["asyncio.Task[Completion]", tuple[int, float]]
-"""Requests in flight: their task, launch index and temperature."""
+from engine.task.parser import Answer, Parsed
 
 
 class Judge:
@@ -42,9 +37,8 @@ class Judge:
         self.log: list[StepSample] | None = None
         """The current step's samples, kept only when a decision listener wants them."""
 
-    def judge(self, step: int, index: int, temperature: float, completion: Completion) -> Answer | None:
-        """Count a reply and parse it: its candidate, or None when it is red-flagged."""
-        parsed = judge_reply(completion.text, completion.finish_reason, completion.tokens_out, self.max_tokens, self.disks)
+    def count(self, step: int, index: int, temperature: float, parsed: Parsed, completion: Completion) -> Answer | None:
+        """Count a judged reply in the run's totals, the step's log and its events."""
         totals, lock = self.totals, self.lock
         lock.acquire()  # cheaper than `with`; the screen's thread copies the totals under it
         try:
@@ -80,25 +74,24 @@ class Judge:
                     emit(listeners, SampleCancelled(step, late, temperature, None))
         return owed
 
-    def cancel_in_flight(self, step: int, ready: Ready, pending: InFlight) -> int:
+    def cancel_left(self, step: int, vote: StepVote) -> int:
         """Count the samples a finished step no longer needs (the caller cancels the tasks). Replies
-        that arrived but were not judged were paid for: their tokens count."""
-        cancelled = len(ready) + len(pending)
+        that came back but were not judged were paid for: their tokens count."""
+        back, in_flight = vote.leftovers()
         totals, log, listeners = self.totals, self.log, self.listeners.samples
         with self.lock:
-            totals.cancelled += cancelled
-            for _, _, completion in ready:
+            totals.cancelled += len(back) + len(in_flight)
+            for _, _, completion in back:
                 totals.tokens_in += completion.tokens_in
                 totals.tokens_out += completion.tokens_out
-        for index, temperature, completion in ready:
+        for index, temperature, completion in back:
             if log is not None:
                 log.append((index, temperature, None, completion))
             if listeners:
                 emit(listeners, SampleCancelled(step, index, temperature, completion))
-        for index, temperature in pending.values():
+        for index, temperature in in_flight:
             if log is not None:
                 log.append((index, temperature, None, None))
             if listeners:
                 emit(listeners, SampleCancelled(step, index, temperature, None))
-        ready.clear()
-        return cancelled
+        return len(back) + len(in_flight)

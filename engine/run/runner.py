@@ -27,7 +27,9 @@ from engine.run.events import Listener, RunFinished, StepDecided, StepStarted, S
 from engine.run.failures import ListenerFailed, SamplerFailed, StopRun, brief, write_crash_log
 from engine.run.judge import Judge
 from engine.run.listeners import Listeners, emit
-from engine.run.sampling import Budget, Rules, Undecided, vote_now, vote_waiting
+from engine.run.pipeline import Pipeline
+from engine.run.rules import Rules
+from engine.run.sampling import Budget, Undecided, vote_now, vote_waiting
 from engine.run.summary import RunSummary, UndecidedStep, explain_undecided, format_answer_short
 from engine.run.totals import Totals
 from engine.task.hanoi import (
@@ -42,8 +44,9 @@ from engine.task.hanoi import (
     total_steps,
 )
 from engine.task.parser import Answer, RedFlag
-from engine.task.prompt import PromptBuilder
+from engine.task.prompt import Message, PromptBuilder
 from engine.voting.forecast import Forecast
+from engine.voting.tally import VoteTally
 
 FORECAST_MARKS = (0.01, 0.10, 0.25, 0.50, 0.75)
 CLOSE_TIMEOUT_S = 0.5
@@ -96,6 +99,11 @@ class Runner:
         self._paused_at_start = 0.0
         self._ended_at: float | None = None
         self._paused_at_end = 0.0
+        self._on_path = True
+        """The steps so far are the optimal solution's, so the auditor's answer has a closed form."""
+        self.pipeline_depth = 0
+        """Steps sampled ahead of the oldest undecided one, with lookahead (read by screens)."""
+        self._next_forecast = 0
 
     # -- listeners ----------------------------------------------------------------------------
 
@@ -215,17 +223,20 @@ class Runner:
         return True
 
     async def _run_steps(self, stop: asyncio.Future[None] | None) -> Ending:
-        config, totals, lock, judge, listeners = self.config, self.totals, self.lock, self.judge, self.listeners
-        disks, k, control, budget, sampler = config.disks, config.k, self.control, self.budget, self.sampler
+        config, judge = self.config, self.judge
+        control, budget, sampler = self.control, self.budget, self.sampler
         builder = PromptBuilder(config.template())
         rules = Rules.of(config)
         step, state, previous = self.checkpoint
-        on_path = state == state_before_step(step, disks) and (
-            previous == (optimal_move(step - 1, disks) if step > 1 else None)
+        self._on_path = state == state_before_step(step, config.disks) and (
+            previous == (optimal_move(step - 1, config.disks) if step > 1 else None)
         )
+        self._next_forecast = self._next_forecast_step(step - 1)
         immediate = sampler.completes_without_waiting
-        last = total_steps(disks)
-        next_forecast = self._next_forecast_step(step - 1)
+        if config.lookahead and not immediate:
+            pipeline = Pipeline(self, builder, rules, stop)
+            return await pipeline.run(step, state, previous)
+        last = total_steps(config.disks)
         while step <= last:
             if control is not None and control.engaged:
                 if immediate:
@@ -235,17 +246,7 @@ class Runner:
                 if control.stop_requested:
                     return "stopped", f"stopped by request before step {step}", None
             messages = builder.messages(previous, state)
-            if budget is not None:
-                budget.set_prompt(messages, config.max_tokens)
-            if listeners.starts:
-                emit(listeners.starts, StepStarted(step, state, previous))
-            log = judge.log = [] if listeners.decisions_want_samples else None
-            # The auditor's answer for the state the agent is shown. On the optimal path it comes
-            # from the closed form; after a wrong decision, from the strategy applied to that state.
-            expected_move = optimal_move(step, disks) if on_path else strategy_move(state, previous, disks)
-            expected = None
-            if expected_move is not None and is_legal(state, expected_move):
-                expected = Answer(expected_move, apply_move(state, expected_move))
+            expected = self.begin_step(step, state, previous, messages)
             try:
                 if immediate:
                     tally, red_flags, cancelled = vote_now(judge, rules, sampler, control, budget, step, messages)
@@ -254,39 +255,78 @@ class Runner:
                         judge, rules, sampler, control, budget, step, messages, stop
                     )
             except Undecided as undecided:
-                return self._undecided(step, undecided, expected, state, previous)
+                return self.undecided(step, undecided, expected, state, previous)
             if tally is None:
-                if budget is not None and budget.hit:
-                    return "budget", budget.message(step), None
-                return "stopped", f"stopped by request during step {step}", None
-            answer: Answer = tally.leader  # type: ignore[assignment]
-            correct = answer == expected
-            votes = tally.total
-            lock.acquire()  # the totals and the position move together for the screen's copy
-            try:
-                totals.count_decision(step, votes, tally.leader_votes, correct, k)
-                self.position = Checkpoint(step + 1, answer.state, answer.move)
-            finally:
-                lock.release()
-            if not correct:
-                on_path = False
-            if step == next_forecast:
-                self.forecasts.append(self.forecast())
-                next_forecast = self._next_forecast_step(step)
-            if listeners.steps:
-                emit(listeners.steps, StepDecided(
-                    step, answer, tally.leader_votes, votes, red_flags, cancelled, len(tally.counts),
-                    expected, correct, state, previous, () if log is None else tuple(log),
-                ))
-            previous, state = answer
+                return self.interrupted(step)
+            ending = self.decide(step, state, previous, expected, tally, red_flags, cancelled)
+            if ending is not None:
+                return ending
+            previous, state = tally.leader  # type: ignore[misc]
             step += 1
-            if not correct and config.stop_on_error:
-                want = "no legal move" if expected is None else format_answer_short(expected)
-                return "audit_error", (f"audit: step {step - 1} decided {format_answer_short(answer)} but the "
-                                       f"strategy gives {want}"), None
-        if totals.errors:
-            return "finished", f"all {last:,} steps decided, {totals.errors:,} of them wrong by the audit", None
-        if state != goal_state(disks):
+        return self.finish(state)
+
+    # -- one step: what the step loop and the pipeline share -------------------------------------
+
+    def begin_step(self, step: int, state: State, previous: Move | None, messages: list[Message]) -> Answer | None:
+        """Start deciding ``step``: its budget, its start event, its log; returns the auditor's
+        answer for the state the agent is shown (None when the strategy admits no move)."""
+        if self.budget is not None:
+            self.budget.set_prompt(messages, self.config.max_tokens)
+        if self.listeners.starts:
+            emit(self.listeners.starts, StepStarted(step, state, previous))
+        self.judge.log = [] if self.listeners.decisions_want_samples else None
+        # On the optimal path the answer comes from the closed form; after a wrong decision, from
+        # the strategy applied to the state the agent was shown.
+        disks = self.config.disks
+        move = optimal_move(step, disks) if self._on_path else strategy_move(state, previous, disks)
+        if move is None or not is_legal(state, move):
+            return None
+        return Answer(move, apply_move(state, move))
+
+    def decide(
+        self, step: int, state: State, previous: Move | None, expected: Answer | None, tally: VoteTally[Answer],
+        red_flags: int, cancelled: int,
+    ) -> Ending | None:
+        """Count a decided step and tell the listeners; an Ending when the audit stops the run."""
+        answer: Answer = tally.leader  # type: ignore[assignment]
+        correct = answer == expected
+        votes = tally.total
+        self.lock.acquire()  # the totals and the position move together for the screen's copy
+        try:
+            self.totals.count_decision(step, votes, tally.leader_votes, correct, self.config.k)
+            self.position = Checkpoint(step + 1, answer.state, answer.move)
+        finally:
+            self.lock.release()
+        if not correct:
+            self._on_path = False
+        if step == self._next_forecast:
+            self.forecasts.append(self.forecast())
+            self._next_forecast = self._next_forecast_step(step)
+        if self.listeners.steps:
+            log = self.judge.log
+            emit(self.listeners.steps, StepDecided(
+                step, answer, tally.leader_votes, votes, red_flags, cancelled, len(tally.counts),
+                expected, correct, state, previous, () if log is None else tuple(log),
+            ))
+        if not correct and self.config.stop_on_error:
+            want = "no legal move" if expected is None else format_answer_short(expected)
+            return "audit_error", (f"audit: step {step} decided {format_answer_short(answer)} but the "
+                                   f"strategy gives {want}"), None
+        return None
+
+    def interrupted(self, step: int, budget: bool | None = None) -> Ending:
+        """The ending of a step its voting left without a tally: the budget (``budget``, or when
+        not said, whether the budget held back the last sample), or a stop."""
+        if budget if budget is not None else (self.budget is not None and self.budget.hit):
+            return "budget", self.budget.message(step), None  # type: ignore[union-attr]
+        return "stopped", f"stopped by request during step {step}", None
+
+    def finish(self, state: State) -> Ending:
+        """The ending once every step is decided."""
+        last, errors = total_steps(self.config.disks), self.totals.errors
+        if errors:
+            return "finished", f"all {last:,} steps decided, {errors:,} of them wrong by the audit", None
+        if state != goal_state(self.config.disks):
             return "finished", f"all {last:,} steps decided but the final state is not the goal", None
         return "solved", f"solved: all {last:,} steps decided, zero audit errors", None
 
@@ -296,7 +336,7 @@ class Runner:
         marks = sorted({max(1, round(last * share)) for share in FORECAST_MARKS})
         return next((mark for mark in marks if mark > after), last + 1)
 
-    def _undecided(
+    def undecided(
         self, step: int, undecided: Undecided, expected: Answer | None, state: State, previous: Move | None
     ) -> Ending:
         message, detail = explain_undecided(step, undecided.tally, undecided.red_flags, expected)
@@ -324,6 +364,11 @@ class Runner:
             tokens_in=totals.tokens_in,
             tokens_out=totals.tokens_out,
             cost_usd=self.cost_of(totals),
+            lookahead=self.config.lookahead,
+            wasted=totals.wasted,
+            wasted_tokens_in=totals.wasted_tokens_in,
+            wasted_tokens_out=totals.wasted_tokens_out,
+            wasted_usd=None if self.pricing is None else self.pricing.cost(totals.wasted_tokens_in, totals.wasted_tokens_out),
             wall_s=round(wall_s, 3),
             stopped=stop,
             message=message,

@@ -11,18 +11,16 @@ budget stop), cancelling what is in flight.
 from __future__ import annotations
 
 import asyncio
-import math
-from collections import deque
-from typing import NamedTuple
 
 from engine.models.pricing import Pricing
 from engine.models.sampler import Completion, Sampler, estimate_prompt_tokens
-from engine.run.config import RunConfig
 from engine.run.control import RunControl
 from engine.run.failures import SamplerFailed
-from engine.run.judge import InFlight, Judge, Ready
+from engine.run.judge import Judge
+from engine.run.rules import Outcome, Rules
+from engine.run.stepvote import StepVote
 from engine.run.totals import Totals
-from engine.task.parser import Answer
+from engine.task.parser import Answer, judge_reply
 from engine.task.prompt import Message
 from engine.voting.tally import VoteTally
 
@@ -38,33 +36,6 @@ class Undecided(Exception):
     def __init__(self, tally: VoteTally[Answer], red_flags: int) -> None:
         self.tally = tally
         self.red_flags = red_flags
-
-
-Outcome = tuple["VoteTally[Answer] | None", int, int]
-"""How a step's voting ended: the tally (None when stopped), its red flags and its cancellations."""
-
-
-class Rules(NamedTuple):
-    """A run's sampling rules, worked out once: temperatures, token limit, round size and caps."""
-
-    k: int
-    first_temperature: float
-    temperature: float
-    max_tokens: int
-    first_round: int
-    """Samples sent at the start of a step: ``parallel``, and at least k."""
-    cap: float
-    """Valid votes after which a step without a winner is undecided (infinite: no cap)."""
-    red_cap: float
-
-    @classmethod
-    def of(cls, config: RunConfig) -> Rules:
-        return cls(
-            config.k, config.first_temperature, config.temperature, config.max_tokens,
-            max(config.parallel or config.k, config.k),
-            math.inf if config.max_votes_per_step is None else config.max_votes_per_step,
-            math.inf if config.max_red_flags_per_step is None else config.max_red_flags_per_step,
-        )
 
 
 class Budget:
@@ -110,7 +81,7 @@ def vote_now(
     """
     k, first_temperature, temperature, max_tokens, owed, cap, red_cap = rules  # owed: due but not drawn yet
     tally: VoteTally[Answer] = VoteTally(k)
-    add, complete, judged = tally.add, sampler.complete_now, judge.judge
+    add, complete, count, disks = tally.add, sampler.complete_now, judge.count, judge.disks
     index = red_flags = 0
     while True:
         if owed == 0:
@@ -123,10 +94,11 @@ def vote_now(
             return None, red_flags, judge.cancel_undrawn(step, index, owed)
         sample_temperature = first_temperature if index == 0 else temperature
         try:
-            completion = complete(messages, sample_temperature, max_tokens)
+            completion = complete(messages, sample_temperature, max_tokens, (step, index))
         except Exception as exc:
             raise SamplerFailed(f"step {step}") from exc
-        answer = judged(step, index, sample_temperature, completion)
+        parsed = judge_reply(completion.text, completion.finish_reason, completion.tokens_out, max_tokens, disks)
+        answer = count(step, index, sample_temperature, parsed, completion)
         index += 1
         owed -= 1
         if answer is None:
@@ -143,81 +115,58 @@ async def vote_waiting(
     judge: Judge, rules: Rules, sampler: Sampler, control: RunControl | None, budget: Budget | None,
     step: int, messages: list[Message], stop: asyncio.Future[None] | None,
 ) -> Outcome:
-    """Vote with a sampler that waits: requests run as tasks and are judged as they arrive.
+    """Vote with a sampler that waits: requests run as tasks, and replies are judged in the order
+    the requests were launched (:mod:`engine.run.stepvote`).
 
     ``stop`` completes when the user stops the run: the loop then returns at once, whatever the
     server is doing. When the budget leaves no room for a needed sample, the replies in flight
     (reserved at their worst cost) get :data:`BUDGET_GRACE_S` to come back and show what they
     really cost; then the budget stops the run, cancelling what is still in flight. Requests still
-    running when the step ends are cancelled; replies that arrived but were not judged yet are
+    running when the step ends are cancelled; replies that came back but were not judged are
     cancelled too (their tokens count: they were paid for).
     """
-    k, first_temperature, temperature, max_tokens, first_round, cap, red_cap = rules
-    tally: VoteTally[Answer] = VoteTally(k)
-    ready: Ready = deque()
-    pending: InFlight = {}
-    launched = judged = red_flags = 0
+    vote = StepVote(step, messages, rules, judge.disks)
     clock = asyncio.get_running_loop().time
     budget_deadline: float | None = None
     try:
         while True:
-            wanted = (first_round if launched == 0 else tally.votes_still_needed) - (launched - judged)
-            for _ in range(wanted):
+            for _ in range(vote.wanted()):
                 if control is not None and control.engaged:
                     await control.gate(step_start=False)
                     if control.stop_requested:
-                        return None, red_flags, _cancel(judge, step, ready, pending)
-                if budget is not None and not budget.allows(len(pending) + len(ready)):
+                        return None, vote.red_flags, judge.cancel_left(step, vote)
+                if budget is not None and not budget.allows(vote.in_flight):
                     if budget_deadline is None:
                         budget_deadline = clock() + BUDGET_GRACE_S
                     break
                 budget_deadline = None
-                sample_temperature = first_temperature if launched == 0 else temperature
-                task = asyncio.ensure_future(sampler.complete(messages, sample_temperature, max_tokens))
-                pending[task] = (launched, sample_temperature)
-                launched += 1
-            if not ready:
-                if not pending:  # the budget allows no further sample
-                    return None, red_flags, 0
+                vote.launch(sampler)
+            judged = vote.judge_next()
+            while judged is None:
+                if not vote.pending:  # the budget allows no further sample
+                    return None, vote.red_flags, judge.cancel_left(step, vote)
                 timeout = None if budget_deadline is None else max(0.0, budget_deadline - clock())
-                done, _ = await asyncio.wait([*pending, stop] if stop is not None else pending,
+                done, _ = await asyncio.wait([*vote.pending, stop] if stop is not None else vote.pending,
                                              timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 if (stop is not None and stop in done) or not done:  # a stop, or the budget's grace is over
-                    return None, red_flags, _cancel(judge, step, ready, pending)
-                for task in sorted(done, key=lambda t: pending[t][0]):  # type: ignore[index]
-                    index, sample_temperature = pending.pop(task)  # type: ignore[call-overload]
-                    try:
-                        completion: Completion = task.result()
-                    except Exception as exc:
-                        raise SamplerFailed(f"step {step}") from exc
-                    ready.append((index, sample_temperature, completion))
-            index, sample_temperature, completion = ready.popleft()
-            judged += 1
-            answer = judge.judge(step, index, sample_temperature, completion)
-            if answer is None:
-                red_flags += 1
-                if red_flags >= red_cap:
-                    judge.cancel_in_flight(step, ready, pending)
-                    raise Undecided(tally, red_flags)
-            elif tally.add(answer):
-                return tally, red_flags, judge.cancel_in_flight(step, ready, pending)
-            elif tally.total >= cap:
-                judge.cancel_in_flight(step, ready, pending)
-                raise Undecided(tally, red_flags)
+                    return None, vote.red_flags, judge.cancel_left(step, vote)
+                for task in done:
+                    vote.arrive(task)  # type: ignore[arg-type]
+                judged = vote.judge_next()
+            judge.count(step, *judged)
+            if vote.finished == "decided":
+                return vote.tally, vote.red_flags, judge.cancel_left(step, vote)
+            if vote.finished == "undecided":
+                judge.cancel_left(step, vote)
+                raise Undecided(vote.tally, vote.red_flags)
     finally:
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=CANCEL_WAIT_S)
-            for task in pending:  # retrieve what they raised, so that nothing is reported as lost
-                if task.done() and not task.cancelled():
-                    task.exception()
+        await wind_down(vote.cancel())
 
 
-def _cancel(judge: Judge, step: int, ready: Ready, pending: InFlight) -> int:
-    """Cancel a step that stops: replies that came back meanwhile were paid for, so they count
-    as arrived (their tokens too); the rest are cancelled in flight."""
-    for task in [task for task in pending if task.done() and not task.cancelled() and task.exception() is None]:
-        index, temperature = pending.pop(task)
-        ready.append((index, temperature, task.result()))
-    return judge.cancel_in_flight(step, ready, pending)
+async def wind_down(tasks: list[asyncio.Task[Completion]]) -> None:
+    """Give cancelled requests a moment to end, and collect what they raised (nothing is lost)."""
+    if tasks:
+        await asyncio.wait(tasks, timeout=CANCEL_WAIT_S)
+        for task in tasks:
+            if task.done() and not task.cancelled():
+                task.exception()

@@ -92,11 +92,14 @@ def resume_session(
     budget_usd: float | None = None,
     control: RunControl | None = None,
     server: ServerOptions | None = None,
+    lookahead: int | None = None,
+    concurrency: int | None = None,
 ) -> Session:
     """Continue a recording from its last durable step, appending to it.
 
     The whole file is checked first: a damaged recording is refused and left as it is. The
-    sampler is rebuilt from the recorded settings (``server`` overrides a served model's).
+    sampler is rebuilt from the recorded settings (``server`` overrides a served model's); k, the
+    budget, lookahead and concurrency may change.
     """
     with Recording.open(path) as recording:
         recording.verify()
@@ -106,8 +109,8 @@ def resume_session(
         position = recording.position_before(len(recording) + 1)
         totals = recording.totals()
     config = meta.run if k is None else meta.run.model_copy(update={"k": k})
-    if budget_usd is not None:
-        config = config.model_copy(update={"budget_usd": budget_usd})
+    changes = {"budget_usd": budget_usd, "lookahead": lookahead, "concurrency": concurrency}
+    config = config.model_copy(update={name: value for name, value in changes.items() if value is not None})
     if config.max_votes_per_step is not None and config.max_votes_per_step < config.k:
         raise RecordingError(f"k = {config.k} needs a vote cap of at least k (the recording's is {config.max_votes_per_step})")
     if config.budget_usd is not None and meta.pricing is None:

@@ -47,6 +47,12 @@ class RunSummary(BaseModel):
     tokens_out: int
     cost_usd: float | None
     """None when the model has no price: unknown, never zero."""
+    lookahead: int = 0
+    wasted: int = 0
+    """Samples asked ahead on a prediction the votes did not give, thrown away (lookahead)."""
+    wasted_tokens_in: int = 0
+    wasted_tokens_out: int = 0
+    wasted_usd: float | None = None
     wall_s: float
     stopped: StopReason
     message: str

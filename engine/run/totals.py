@@ -58,6 +58,11 @@ class Totals:
     """Decided steps by the number of valid votes they took."""
     winner_votes: int = 0
     """Valid votes that went to their step's winner: the forecast's estimate of p."""
+    wasted: int = 0
+    """Samples asked for steps ahead on a predicted state that the votes then did not give
+    (lookahead): thrown away unjudged. Their tokens are in ``tokens_in`` and ``tokens_out`` too."""
+    wasted_tokens_in: int = 0
+    wasted_tokens_out: int = 0
 
     @property
     def flagged(self) -> int:
@@ -78,6 +83,7 @@ class Totals:
         return Totals(
             self.steps, self.errors, self.first_error_step, self.samples, dict(self.red_flags), self.cancelled,
             self.tokens_in, self.tokens_out, self.steps_over_k, dict(self.votes_histogram), self.winner_votes,
+            self.wasted, self.wasted_tokens_in, self.wasted_tokens_out,
         )
 
     def add(self, other: Totals) -> None:
@@ -94,6 +100,9 @@ class Totals:
         self.tokens_out += other.tokens_out
         self.steps_over_k += other.steps_over_k
         self.winner_votes += other.winner_votes
+        self.wasted += other.wasted
+        self.wasted_tokens_in += other.wasted_tokens_in
+        self.wasted_tokens_out += other.wasted_tokens_out
         for votes, count in other.votes_histogram.items():
             self.votes_histogram[votes] = self.votes_histogram.get(votes, 0) + count
 
@@ -109,6 +118,14 @@ class Totals:
             self.errors += 1
             if self.first_error_step is None:
                 self.first_error_step = step
+
+    def count_waste(self, samples: int, tokens_in: int, tokens_out: int) -> None:
+        """Count samples thrown away with a wrong prediction, and what they cost."""
+        self.wasted += samples
+        self.wasted_tokens_in += tokens_in
+        self.wasted_tokens_out += tokens_out
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
 
     def add_samples(self, samples: Iterable[CountedSample]) -> int:
         """Count samples' tokens, red flags and cancellations; returns their valid votes."""

@@ -165,15 +165,15 @@ async def calibrate(
     template = template if template is not None else built_in(DEFAULT_STYLE, disks)
     builder = PromptBuilder(template)
 
-    async def one(step: int) -> tuple[int, Completion]:
+    async def one(number: int, step: int) -> tuple[int, Completion]:
         previous = optimal_move(step - 1, disks) if step > 1 else None
         messages = builder.messages(previous, state_before_step(step, disks))
-        return step, await sampler.complete(messages, temperature, max_tokens)
+        return step, await sampler.complete(messages, temperature, max_tokens, (step, number))
 
     await sampler.start()
     began = time.perf_counter()
     try:
-        results = await asyncio.gather(*(one(step) for step in steps))
+        results = await asyncio.gather(*(one(number, step) for number, step in enumerate(steps)))
     finally:
         await sampler.close()
     right = valid = tokens_in = tokens_out = 0

@@ -1,0 +1,102 @@
+"""Lookahead: steps sampled ahead on predicted states, decided in order by their own votes; the
+same decisions as without it, and what a wrong prediction asked for counted as wasted."""
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine.models.sim import SimConfig, SimulatedLLM
+from engine.recording.reader import Recording
+from engine.run.config import RunConfig
+from engine.run.session import new_session
+from engine.task.hanoi import total_steps
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Three hard steps where the wrong answer (one, the same each time) wins often: wrong decisions,
+#: so wrong predictions, so steps thrown away.
+HARD = SimConfig(seed=7, error_rate=0.05, hard_steps=(100, 300, 700), hard_error_rate=0.6,
+                 error_kinds={"wrong_move": 1.0, "malformed": 0.3}, wrong_answers="same",
+                 latency_s=0.0004, latency_spread=1.0)
+
+
+def _record(path, lookahead, config=HARD, disks=10):
+    session = new_session(RunConfig(disks=disks, k=3, lookahead=lookahead), SimulatedLLM(config), None, record=path)
+    return asyncio.run(session.run())
+
+
+def _votes(record):
+    """A step's judged samples in launch order: what decided it."""
+    return [(sample.answer, sample.red_flag) for sample in record.samples if not sample.cancelled]
+
+
+def test_lookahead_decides_every_step_as_a_run_without_it_does(tmp_path):
+    alone, ahead = tmp_path / "alone.maker", tmp_path / "ahead.maker"
+    one = _record(alone, lookahead=0)
+    many = _record(ahead, lookahead=16)
+    assert one.steps == many.steps == total_steps(10)
+    assert one.errors == many.errors > 0  # wrong decisions: the predictions after them failed
+    with Recording.open(alone) as first, Recording.open(ahead) as second:
+        for a, b in zip(first, second, strict=True):
+            assert (a.step, a.answer, a.correct, _votes(a)) == (b.step, b.answer, b.correct, _votes(b)), a.step
+        totals_one, totals_many = first.totals(), second.totals()
+    assert totals_one.wasted == 0 and one.wasted == 0
+    assert totals_many.wasted == many.wasted > 0 and many.wasted_tokens_in > 0
+    assert one.samples == many.samples and one.red_flags == many.red_flags
+    # What was paid for: the same judged tokens, plus the waste.
+    assert many.tokens_in == one.tokens_in - _cancelled_in(alone) + _cancelled_in(ahead) + many.wasted_tokens_in
+
+
+def _cancelled_in(path):
+    with Recording.open(path) as recording:
+        return sum(s.tokens_in for record in recording for s in record.samples if s.cancelled)
+
+
+def test_a_run_with_lookahead_is_faster_and_says_how_far_ahead():
+    config = SimConfig(seed=1, latency_s=0.002)
+    slow = asyncio.run(new_session(RunConfig(disks=7, k=3), SimulatedLLM(config), None).run())
+    fast = asyncio.run(new_session(RunConfig(disks=7, k=3, lookahead=16), SimulatedLLM(config), None).run())
+    assert slow.solved and fast.solved and fast.lookahead == 16 and slow.lookahead == 0
+    assert fast.wall_s < slow.wall_s  # 127 round trips one after another against a window of 17
+
+
+def _durable_steps(path):
+    import contextlib
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+            return connection.execute("SELECT COALESCE(MAX(last_step), 0) FROM blocks").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_9_with_lookahead_then_resume_loses_no_decided_step(tmp_path):
+    """Killed once 1,000 steps are durable, resumed with lookahead: every step once, each decided
+    as a run that was never killed decides it."""
+    path, whole = tmp_path / "killed.maker", tmp_path / "whole.maker"
+    command = [sys.executable, "-m", "engine.cli", "solve", "--headless", "--disks", "12", "--seed", "4",
+               "--error-rate", "0.02", "--latency", "0.0005", "--lookahead", "16", "--json"]
+    process = subprocess.Popen([*command, "--record", str(path)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while _durable_steps(path) < 1_000 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with Recording.open(path) as recording:
+        before = len(recording)
+    assert 1_000 <= before < total_steps(12)
+    resumed = subprocess.run([sys.executable, "-m", "engine.cli", "resume", str(path), "--json"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["solved"]
+    unbroken = subprocess.run([*command, "--record", str(whole)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert unbroken.returncode == 0, unbroken.stderr
+    with Recording.open(path) as killed, Recording.open(whole) as never:
+        assert len(killed) == len(never) == total_steps(12)
+        for a, b in zip(killed, never, strict=True):
+            assert (a.answer, _votes(a)) == (b.answer, _votes(b)), a.step
