@@ -1,7 +1,8 @@
 """Parallel sampling against a server with a fixed 200 ms reply time.
 
 A 6-disk run at k = 3 through the real openai SDK to the test server (127.0.0.1), first with the
-first k samples of each step in flight together, then one sample at a time (--concurrency 1).
+first k samples of each step in flight together, then one sample at a time (--concurrency 1),
+both one step at a time (--lookahead 0; benchmarks/bench_lookahead.py measures lookahead).
 Targets: the parallel run takes at most 1.15 x (steps x 200 ms), one round trip per unanimous step,
 and is at least 2.6x faster than one at a time.
 
@@ -29,7 +30,8 @@ def solve(base_url: str, disks: int, concurrency: int) -> dict[str, object]:
     env = dict(os.environ, OPENAI_API_KEY="sk-bench")
     result = subprocess.run(
         [sys.executable, "-m", "engine.cli", "solve", "--headless", "--disks", str(disks), "--k", "3",
-         "--model", "flaky-model", "--base-url", base_url, "--concurrency", str(concurrency), "--json"],
+         "--model", "flaky-model", "--base-url", base_url, "--concurrency", str(concurrency), "--lookahead", "0",
+         "--json"],
         capture_output=True, text=True, env=env, cwd=ROOT, check=True,
     )
     return json.loads(result.stdout)

@@ -50,7 +50,7 @@ def _until(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped
 
 async def quit_in_app(folder: Path) -> float:
     with FakeOpenAIServer(MODEL, delay_s=SLOW_S) as server:
-        sampler = make_sampler("slow-model", server=ServerOptions(base_url=server.base_url))
+        sampler = make_sampler("slow-model", server=ServerOptions(base_urls=(server.base_url,)))
         session = new_session(RunConfig(disks=4, k=3), sampler, None, record=folder / "q.maker")
         app = live_app(session)
         async with app.run_test(size=(100, 30)) as pilot:

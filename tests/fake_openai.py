@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -76,6 +77,10 @@ class FakeOpenAIServer:
         self.most_active = 0
         """The most chat requests the server held at once."""
         self.requests: list[dict[str, Any]] = []
+        self.request_times: list[float] = []
+        """When each chat request arrived (time.monotonic)."""
+        self.dead = False
+        self._connections: set[socket.socket] = set()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -96,7 +101,7 @@ class FakeOpenAIServer:
 
     def start(self) -> str:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)
         self._thread.start()
@@ -107,6 +112,19 @@ class FakeOpenAIServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def kill(self) -> None:
+        """Die as a crashed server does: stop listening and drop every open connection, requests
+        in progress included."""
+        self.dead = True
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.stop()
 
     def _draw_fault(self) -> str | None:
         faults = self.faults
@@ -145,6 +163,14 @@ class FakeOpenAIServer:
         return int(body.get("max_tokens") or body.get("max_completion_tokens") or 4096)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    request_queue_size = 1024  # a busy client opens hundreds of connections at once
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection the client dropped, or a killed server's, is not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAIServer
     protocol_version = "HTTP/1.1"
@@ -154,6 +180,16 @@ class _Handler(BaseHTTPRequestHandler):
         # Headers and body go out in two writes; without this, Nagle's algorithm meets the
         # client's delayed ACK and every reply waits an extra 40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.fake._lock:
+            self.fake._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.fake._lock:
+            self.fake._connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass  # the connection was dropped (a killed server)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -192,6 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake.active += 1
             fake.started += 1
+            fake.request_times.append(time.monotonic())
             fake.most_active = max(fake.most_active, fake.active)
         try:
             self._chat()
@@ -222,6 +259,9 @@ class _Handler(BaseHTTPRequestHandler):
         fault = fake._draw_fault()
         if fake.delay_s:
             time.sleep(fake.delay_s)
+        if fake.dead:
+            self.close_connection = True
+            return
         if fault is not None:
             with fake._lock:
                 fake.counts[fault] += 1

@@ -78,6 +78,33 @@ def test_plan_for_one_model():
     assert unknown["cost_usd"] is None and unknown["k_min"] is not None
 
 
+def test_plan_projects_the_wall_clock_with_and_without_lookahead():
+    result = maker("plan", "--model", "gpt-4.1-mini", "--latency", "1.0", "--concurrency", "256", "--rpm", "10000",
+                   "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [row["model"] for row in rows] == ["gpt-4.1-mini (temp 1.0)", "gpt-4.1-mini (temp 0.1)"]
+    row = rows[1]
+    steps, samples = 1_048_575, row["expected_samples_per_step"]
+    # One step at a time: a 1 s round trip per round of k votes; 12 days, as the paper's authors say.
+    assert row["wall_s"] == pytest.approx(steps * samples / 3 * 1.0)
+    assert 11.5 < row["wall_s"] / 86400 < 13
+    # Lookahead 32 (the default): (32 + 1) x 3 = 99 requests in flight, under the 256 allowed
+    # and under 10,000 a minute (167 a second).
+    assert row["wall_lookahead_s"] == pytest.approx(steps * samples / 99)
+    filled = json.loads(maker("plan", "--model", "gpt-4.1-mini", "--latency", "1.0", "--concurrency", "256",
+                              "--rpm", "10000", "--lookahead", "85", "--json").stdout)[1]
+    assert filled["wall_lookahead_s"] == pytest.approx(steps * samples * 60 / 10000)  # the rpm binds
+    text = maker("plan", "--model", "gpt-4.1-mini", "--latency", "1.0", "--concurrency", "256").stdout
+    assert "12.2 days" in text and "--lookahead 85 would keep all 256 requests in flight" in text
+
+
+def test_plan_wall_clock_options_need_a_latency_and_a_known_model():
+    for args in (("--rpm", "600"), ("--model", "no-such-model", "--latency", "1")):
+        result = maker("plan", *args)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+
+
 def test_help_explains_the_options():
     result = maker("solve", "--help")
     assert result.returncode == 0

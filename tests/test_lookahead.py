@@ -6,12 +6,14 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from engine.models.sim import SimConfig, SimulatedLLM
 from engine.recording.reader import Recording
 from engine.run.config import RunConfig
+from engine.run.control import RunControl
 from engine.run.session import new_session
 from engine.task.hanoi import total_steps
 
@@ -61,6 +63,42 @@ def test_a_run_with_lookahead_is_faster_and_says_how_far_ahead():
     fast = asyncio.run(new_session(RunConfig(disks=7, k=3, lookahead=16), SimulatedLLM(config), None).run())
     assert slow.solved and fast.solved and fast.lookahead == 16 and slow.lookahead == 0
     assert fast.wall_s < slow.wall_s  # 127 round trips one after another against a window of 17
+
+
+def test_lookahead_at_a_pace_and_step_by_step_decides_as_at_full_speed(tmp_path):
+    """Launches wait at the control's gate (a pace, a pause): replies that come back meanwhile are
+    taken as soon as the gate opens; a run paused with steps ahead in flight goes on with them; the
+    decisions stay those of a run at full speed."""
+    config = SimConfig(seed=2, error_rate=0.05, latency_s=0.002)
+    full = tmp_path / "full.maker"
+    asyncio.run(new_session(RunConfig(disks=5, k=3, lookahead=8), SimulatedLLM(config), None, record=full).run())
+    paced = tmp_path / "paced.maker"
+    summary = asyncio.run(new_session(RunConfig(disks=5, k=3, lookahead=8), SimulatedLLM(config), None,
+                                      control=RunControl(samples_per_second=400), record=paced).run())
+    assert summary.solved
+    control = RunControl()
+    done = threading.Event()
+
+    def press_step() -> None:  # full speed for a while (the window fills), then paused, step by step
+        time.sleep(0.01)
+        control.pause()
+        while not done.is_set():
+            control.step()
+            time.sleep(0.003)
+
+    presser = threading.Thread(target=press_step)
+    presser.start()
+    stepped = tmp_path / "stepped.maker"
+    try:
+        summary = asyncio.run(new_session(RunConfig(disks=5, k=3, lookahead=8), SimulatedLLM(config), None,
+                                          control=control, record=stepped).run())
+    finally:
+        done.set()
+        presser.join()
+    assert summary.solved
+    with Recording.open(full) as a, Recording.open(paced) as b, Recording.open(stepped) as c:
+        for x, y, z in zip(a, b, c, strict=True):
+            assert (x.answer, _votes(x)) == (y.answer, _votes(y)) == (z.answer, _votes(z)), x.step
 
 
 def _durable_steps(path):

@@ -18,8 +18,8 @@ from tests.fake_openai import FakeOpenAIServer, Faults
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def maker(*args, key="sk-test-key", cwd=ROOT, timeout=240):
-    env = {name: value for name, value in os.environ.items() if not name.startswith("OPENAI_")}
+def maker(*args, key="sk-test-key", cwd=ROOT, timeout=240, env=None):
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OPENAI_")} | (env or {})
     if key is not None:
         env["OPENAI_API_KEY"] = key
     return subprocess.run(

@@ -40,7 +40,7 @@ def _until(predicate, timeout=60.0):
 async def test_q_quits_at_once_while_the_server_is_slow(tmp_path):
     record = tmp_path / "quit.maker"
     with FakeOpenAIServer(MODEL, delay_s=SLOW_S) as server:
-        sampler = make_sampler("slow-model", server=ServerOptions(base_url=server.base_url))
+        sampler = make_sampler("slow-model", server=ServerOptions(base_urls=(server.base_url,)))
         session = new_session(RunConfig(disks=4, k=3), sampler, None, record=record)
         app = live_app(session)
         async with app.run_test(size=(100, 30)) as pilot:

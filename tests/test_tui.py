@@ -7,10 +7,14 @@ import textwrap
 
 from textual.geometry import Region
 
+from engine.models.sim import SimConfig
 from engine.recording.reader import Recording
 from tests.tui_helpers import DEMO, ROOT, board, make_live, make_replay, steps_done, wait_until
 from tui.screens.live import LiveScreen
 from tui.screens.replay import ReplayScreen
+from tui.widgets.cost import CostFigures
+from tui.widgets.format import count
+from tui.widgets.status import StatusLine
 from tui.widgets.tally import TallyPane
 from tui.widgets.towers import Towers
 
@@ -45,6 +49,25 @@ async def test_one_step_advances_exactly_one_step():
         screen.tick()
         assert screen.snapshot.step == 3 and screen.snapshot.step_decided
         assert app.screen.query_one(Towers).state == session.runner.position.state
+        await pilot.press("q")
+
+
+async def test_the_status_line_and_the_cost_pane_show_the_lookahead():
+    hard = SimConfig(seed=7, error_rate=0.05, hard_steps=(20, 40), hard_error_rate=0.7, wrong_answers="same",
+                     latency_s=0.001)
+    app, session = make_live(disks=7, sim=hard, lookahead=16, paused=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = board(app)
+        await wait_until(lambda: steps_done(session) >= 10)
+        screen.tick()
+        assert screen.snapshot.lookahead == 16
+        assert "ahead " in str(app.screen.query_one(StatusLine).render())
+        await wait_until(lambda: session.runner.finished is not None)
+        screen.tick()
+        totals, _ = session.runner.totals_now()
+        assert totals.wasted > 0 and screen.snapshot.wasted == totals.wasted
+        rows = {row.label: row.value for row in app.screen.query_one(CostFigures).rows}
+        assert rows["wasted"] == count(totals.wasted)
         await pilot.press("q")
 
 

@@ -23,12 +23,13 @@ def frozen_clock() -> float:
     return 1000.0
 
 
-def make_live(disks=6, seed=5, error_rate=0.2, paused=True, speed=None, theme=None, record=None, clock=frozen_clock):
+def make_live(disks=6, seed=5, error_rate=0.2, paused=True, speed=None, theme=None, record=None, clock=frozen_clock,
+              sim=None, lookahead=0):
     """A live app on a seeded simulated run, paused at the start unless told otherwise."""
-    config = SimConfig(seed=seed, error_rate=error_rate)
+    config = sim or SimConfig(seed=seed, error_rate=error_rate)
     control = RunControl(speed, paused=paused, clock=clock)
-    session = new_session(RunConfig(disks=disks, k=3), SimulatedLLM(config), pricing_for("sim"), record=record,
-                          control=control, clock=clock)
+    session = new_session(RunConfig(disks=disks, k=3, lookahead=lookahead), SimulatedLLM(config), pricing_for("sim"),
+                          record=record, control=control, clock=clock)
     app = live_app(session, expected_votes=config.expected_votes(3), theme=theme)
     return app, session
 

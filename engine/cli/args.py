@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.models.sim import SIM_MODEL, ErrorKind
+from engine.models.urls import split_urls
 from engine.run.config import MAX_LOOKAHEAD
 from engine.task.hanoi import MAX_DISKS
 from engine.task.prompt import STYLES
@@ -99,6 +100,16 @@ def error_kinds(text: str) -> dict[ErrorKind, float]:
     if sum(kinds.values()) <= 0:
         raise argparse.ArgumentTypeError("at least one error kind needs a positive weight")
     return kinds
+
+
+def url_list(text: str) -> list[str]:
+    urls = split_urls(text)
+    if not urls:
+        raise argparse.ArgumentTypeError("no address given")
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise argparse.ArgumentTypeError(f"{url!r} is not an http(s) URL")
+    return urls
 
 
 def step_list(text: str) -> tuple[int, ...]:
@@ -218,14 +229,22 @@ def add_sim_options(parser: argparse.ArgumentParser) -> None:
 def add_server_options(group: Any) -> None:
     """How to reach an OpenAI-compatible server; each defaults to None, so that a resumed run
     keeps its recorded option wherever none is given anew."""
-    group.add_argument("--base-url", default=None, metavar="URL",
+    group.add_argument("--base-url", action="append", type=url_list, default=None, metavar="URL",
                        help="the server, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL, then OpenAI); "
-                            "a local server needs no key")
+                            "a local server needs no key. Give it several times (or a comma-separated list) for "
+                            "a fleet: each request goes to the server with the fewest in flight, one that keeps "
+                            "failing is set aside for a while, and the run goes on on the others")
     group.add_argument("--api-key-env", default=None, metavar="VAR",
                        help="environment variable holding the API key (default OPENAI_API_KEY); "
                             "the key itself is never a flag and never written anywhere")
     group.add_argument("--concurrency", type=bounded_int(1, 1024), default=None, metavar="C",
                        help="requests in flight at most, across the run (default 16)")
+    group.add_argument("--rpm", type=bounded_int(1, 10_000_000), default=None, metavar="R",
+                       help="requests a minute at most, retries included, across the fleet (default: no cap; "
+                            "a 429 halves the requests in flight either way)")
+    group.add_argument("--tpm", type=bounded_int(1, 10_000_000_000), default=None, metavar="T",
+                       help="tokens a minute at most (each request counts its prompt and --max-tokens), "
+                            "across the fleet (default: no cap)")
     group.add_argument("--timeout", type=bounded_float(0.1, 3600), default=None, metavar="SECONDS",
                        help="seconds a request may take before it is retried (default 60)")
     group.add_argument("--retries", type=bounded_int(0, 100), default=None, metavar="N",

@@ -91,9 +91,11 @@ def sim_config(args: argparse.Namespace) -> SimConfig:
 def server_options(args: argparse.Namespace) -> ServerOptions:
     """The server options given on the command line, and only those (the rest keep defaults)."""
     given = {
-        "base_url": args.base_url,
+        "base_urls": tuple(url for urls in args.base_url for url in urls) if args.base_url else None,
         "api_key_env": args.api_key_env,
         "concurrency": args.concurrency,
+        "rpm": args.rpm,
+        "tpm": args.tpm,
         "timeout_s": args.timeout,
         "max_retries": args.retries,
         "send_temperature": False if args.no_temperature else None,
@@ -102,9 +104,16 @@ def server_options(args: argparse.Namespace) -> ServerOptions:
     return ServerOptions(**{name: value for name, value in given.items() if value is not None})
 
 
+SERVER_ONLY = ("base_url", "api_key_env", "rpm", "tpm", "timeout", "retries", "no_temperature", "token_param")
+"""Server options that mean nothing to the simulated model (--concurrency bounds its lookahead)."""
+
+
 def sampler_and_prices(args: argparse.Namespace) -> tuple[Sampler, Pricing | None]:
     """The sampler the options name, with its prices."""
     if is_simulated(args.model):
+        served = [f"--{option.replace('_', '-')}" for option in SERVER_ONLY if vars(args).get(option) is not None]
+        if served:
+            raise UsageError(f"{', '.join(served)}: for a served model only (this run uses --model {args.model})")
         sampler = make_sampler(args.model, sim=sim_config(args))
     else:
         given = [f"--{option.replace('_', '-')}" for option in SIM_OPTIONS if getattr(args, option) is not None]

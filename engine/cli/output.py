@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from engine.models.sampler import ServerReport
 from engine.run.summary import RunSummary
 
 
@@ -42,6 +43,13 @@ def wasted_text(samples: int, tokens_in: int, tokens_out: int, usd: float | None
     return f"{samples:,} samples ({tokens_in:,} / {tokens_out:,} tokens{cost})"
 
 
+def server_text(server: ServerReport) -> str:
+    """One server's share of a fleet's work: requests, faults, and how often it was set aside."""
+    faults = ", ".join(f"{kind} {count:,}" for kind, count in sorted(server.faults.items())) or "no faults"
+    aside = f"; set aside {server.set_aside}x" if server.set_aside else ""
+    return f"{server.requests:,} requests ({faults}{aside})"
+
+
 def print_summary(summary: RunSummary, console: Console, expected: float | None = None) -> None:
     """A run's summary as a small table."""
     style = "green" if summary.solved else "red"
@@ -66,5 +74,8 @@ def print_summary(summary: RunSummary, console: Console, expected: float | None 
     if summary.transport_errors:
         retried = ", ".join(f"{kind} {count:,}" for kind, count in sorted(summary.transport_errors.items()))
         table.add_row("retried", retried)
+    if len(summary.servers) > 1:
+        for server in summary.servers:
+            table.add_row(f"server {server.host}", server_text(server))
     table.add_row("wall time", f"{summary.wall_s:,.1f} s")
     console.print(table)

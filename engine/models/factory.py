@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.models.sampler import ModelError, Sampler
 from engine.models.sim import SIM_MODEL, SimConfig, SimulatedLLM
+from engine.models.urls import split_urls
 
 
 class ModelSetupError(ModelError):
@@ -30,9 +31,14 @@ class ServerOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    base_url: str | None = None
+    base_urls: tuple[str, ...] = ()
+    """The servers (a fleet when several); none: ``$OPENAI_BASE_URL`` (comma-separated), then OpenAI."""
     api_key_env: str = "OPENAI_API_KEY"
     concurrency: int = Field(16, ge=1)
+    rpm: int | None = Field(None, ge=1)
+    """Requests a minute at most, across the fleet (None: no cap on this side)."""
+    tpm: int | None = Field(None, ge=1)
+    """Tokens a minute at most (the prompt and the most a reply may have), across the fleet."""
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(8, ge=0)
     send_temperature: bool = True
@@ -68,10 +74,13 @@ def rebuild_sampler(model: str, settings: dict[str, Any], first_step: int, serve
         return SimulatedLLM(config)
     if settings.get("kind") != "openai":
         raise ModelSetupError(f"the recorded model {model!r} cannot be rebuilt here")
+    urls = settings.get("base_urls") or ([settings["base_url"]] if settings.get("base_url") else [])
     recorded = ServerOptions(
-        base_url=settings.get("base_url"),
+        base_urls=tuple(urls),
         api_key_env=settings.get("api_key_env", "OPENAI_API_KEY"),
         concurrency=settings.get("concurrency", 16),
+        rpm=settings.get("rpm"),
+        tpm=settings.get("tpm"),
         timeout_s=settings.get("timeout_s", 60.0),
         send_temperature=settings.get("send_temperature", True),
         token_parameter=settings.get("token_parameter", "max_tokens"),
@@ -92,12 +101,15 @@ def formula_votes_for(settings: dict[str, Any], k: int) -> float | None:
 
 
 def _served(model: str, server: ServerOptions) -> Sampler:
-    base_url = server.base_url or os.environ.get("OPENAI_BASE_URL") or None
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise ModelSetupError(f"--base-url {base_url!r} is not an http(s) URL")
+    base_urls = list(server.base_urls) or split_urls(os.environ.get("OPENAI_BASE_URL", ""))
+    for url in base_urls:
+        if not url.startswith(("http://", "https://")):
+            raise ModelSetupError(f"--base-url {url!r} is not an http(s) URL")
+    if len(set(base_urls)) < len(base_urls):
+        raise ModelSetupError("the same server is given twice in --base-url")
     api_key = os.environ.get(server.api_key_env)
     if not api_key:
-        if base_url is None:
+        if not base_urls:
             raise ModelSetupError(
                 f"set ${server.api_key_env} to your OpenAI API key (or name another variable with --api-key-env)"
             )
@@ -107,8 +119,10 @@ def _served(model: str, server: ServerOptions) -> Sampler:
     return OpenAISampler(
         model,
         api_key=api_key,
-        base_url=base_url,
+        base_urls=base_urls,
         concurrency=server.concurrency,
+        rpm=server.rpm,
+        tpm=server.tpm,
         timeout_s=server.timeout_s,
         max_retries=server.max_retries,
         send_temperature=server.send_temperature,

@@ -1,4 +1,5 @@
-"""Real models through the ``openai`` SDK: OpenAI itself or any OpenAI-compatible server.
+"""Real models through the ``openai`` SDK: OpenAI itself or any OpenAI-compatible server, or a
+fleet of them (see :mod:`engine.models.fleet`).
 
 Transport faults (429 with its Retry-After, 5xx, timeouts, dropped connections) are retried by
 the SDK's own retry machinery; a counting transport underneath it sees every failed attempt, so
@@ -17,49 +18,25 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-import httpx2
 import openai
 from openai.types import CompletionUsage
 
+from engine.models.fleet import PINNED, Fleet, FleetTransport, RateLimits
 from engine.models.sampler import (
     Completion,
     ModelAuthError,
     ModelError,
     ModelRequestError,
     ModelUnreachable,
+    ServerReport,
     estimate_prompt_tokens,
     estimate_tokens,
 )
 from engine.models.urls import host_of, without_credentials
 from engine.task.prompt import Message
 
+OPENAI_URL = "https://api.openai.com/v1"
 TRANSPORT_ERROR_KINDS = ("rate_limited", "server_error", "timeout", "connection", "bad_body", "empty")
-
-
-class _CountingTransport(httpx2.AsyncBaseTransport):
-    """Counts every failed HTTP attempt by kind before the SDK decides to retry it."""
-
-    def __init__(self, inner: httpx2.AsyncBaseTransport, counts: Counter[str]) -> None:
-        self._inner = inner
-        self._counts = counts
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        try:
-            response = await self._inner.handle_async_request(request)
-        except httpx2.TimeoutException:
-            self._counts["timeout"] += 1
-            raise
-        except httpx2.TransportError:
-            self._counts["connection"] += 1
-            raise
-        if response.status_code == 429:
-            self._counts["rate_limited"] += 1
-        elif response.status_code >= 500:
-            self._counts["server_error"] += 1
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 class OpenAISampler:
@@ -67,6 +44,8 @@ class OpenAISampler:
 
     ``concurrency`` bounds the requests in flight across the run; a request waiting for its turn
     or in flight is abandoned when its task is cancelled (a step decided without it, or a stop).
+    ``base_urls`` are the servers of a fleet (several, or one; none: OpenAI); ``rpm`` and ``tpm``
+    cap requests and tokens a minute on this side.
     """
 
     completes_without_waiting = False
@@ -76,8 +55,10 @@ class OpenAISampler:
         model: str,
         *,
         api_key: str,
-        base_url: str | None = None,
+        base_urls: Sequence[str] = (),
         concurrency: int = 16,
+        rpm: int | None = None,
+        tpm: int | None = None,
         timeout_s: float = 60.0,
         max_retries: int = 8,
         send_temperature: bool = True,
@@ -95,25 +76,30 @@ class OpenAISampler:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
         self._timeout_s = timeout_s
+        self.limits = RateLimits(rpm, tpm)
+        self.fleet = Fleet(list(base_urls) or [OPENAI_URL])
         http_client = openai.DefaultAsyncHttpxClient(
-            transport=_CountingTransport(httpx2.AsyncHTTPTransport(), self.transport_errors)
+            transport=FleetTransport(self.fleet, self.limits, self.transport_errors, concurrency)
         )
         self._client = openai.AsyncOpenAI(
             api_key=api_key,
-            base_url=base_url,
+            base_url=self.fleet.servers[0].url,
             timeout=timeout_s,
             max_retries=max_retries,
             http_client=http_client,
         )
-        self.base_url = str(self._client.base_url)
+        self.base_url = self.fleet.servers[0].url
+        """The first server's address (a fleet's others are in :attr:`fleet`)."""
 
     def settings(self) -> dict[str, Any]:
         """What a recording keeps to rebuild this sampler (never the key, only where it came from)."""
         return {
             "kind": "openai",
             "model": self.name,
-            "base_url": without_credentials(self.base_url),
+            "base_urls": [without_credentials(server.url) for server in self.fleet.servers],
             "concurrency": self._concurrency,
+            "rpm": self.limits.rpm,
+            "tpm": self.limits.tpm,
             "timeout_s": self._timeout_s,
             "send_temperature": self.send_temperature,
             "token_parameter": self.token_parameter,
@@ -121,19 +107,20 @@ class OpenAISampler:
         }
 
     async def start(self) -> None:
-        """Fail fast when the server cannot be reached or refuses the key, before any step."""
+        """Fail fast when a server cannot be reached or refuses the key, before any step."""
         probe = self._client.with_options(max_retries=0, timeout=min(10.0, self._timeout_s))
-        try:
-            await probe.models.list()
-        except openai.APIConnectionError as exc:
-            raise ModelUnreachable(f"cannot reach the model server at {self.base_url}: {_cause(exc)}") from None
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            raise ModelAuthError(
-                f"the server at {host_of(self.base_url)} refused the API key from ${self._key_source} "
-                f"({exc.status_code})"
-            ) from None
-        except openai.APIStatusError:
-            pass  # it answered: many compatible servers have no /models, which is fine
+        for server in self.fleet.servers:
+            PINNED.set(server)
+            try:
+                await probe.models.list()
+            except openai.APIConnectionError as exc:
+                raise ModelUnreachable(f"cannot reach the model server at {server.url}: {_cause(exc)}") from None
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                raise self._refused(server.url, exc) from None
+            except openai.APIStatusError:
+                pass  # it answered: many compatible servers have no /models, which is fine
+            finally:
+                PINNED.set(None)
 
     async def complete(
         self, messages: Sequence[Message], temperature: float, max_tokens: int, sample: tuple[int, int] | None = None
@@ -148,22 +135,19 @@ class OpenAISampler:
         }
         if self.send_temperature:
             request["temperature"] = temperature
+        tokens = estimate_prompt_tokens(messages) + max_tokens
         async with self._semaphore:
             for attempt in range(self._max_retries + 1):
+                await self.limits.tokens(tokens)
                 started = time.monotonic()
                 try:
                     response = await self._client.chat.completions.create(**request)
                 except openai.APIResponseValidationError:
                     kind = "bad_body"
                 except openai.APIConnectionError as exc:
-                    raise ModelUnreachable(
-                        f"the model server at {host_of(self.base_url)} stopped answering: {_cause(exc)}"
-                    ) from None
+                    raise ModelUnreachable(f"{self._where()} stopped answering: {_cause(exc)}") from None
                 except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                    raise ModelAuthError(
-                        f"the server at {host_of(self.base_url)} refused the API key from ${self._key_source} "
-                        f"({exc.status_code})"
-                    ) from None
+                    raise self._refused(str(exc.request.url), exc) from None
                 except openai.NotFoundError as exc:
                     raise ModelRequestError(f"no model {self.name!r} at {host_of(self.base_url)}: {_detail(exc)}") from None
                 except openai.BadRequestError as exc:
@@ -208,6 +192,20 @@ class OpenAISampler:
 
     async def close(self) -> None:
         await self._client.close()
+
+    def server_reports(self) -> list[ServerReport]:
+        return self.fleet.reports()
+
+    def _refused(self, url: str, exc: openai.APIStatusError) -> ModelAuthError:
+        return ModelAuthError(
+            f"the server at {host_of(url)} refused the API key from ${self._key_source} ({exc.status_code})"
+        )
+
+    def _where(self) -> str:
+        servers = self.fleet.servers
+        if len(servers) == 1:
+            return f"the model server at {host_of(servers[0].url)}"
+        return f"all {len(servers)} model servers ({', '.join(host_of(s.url) or s.url for s in servers)})"
 
 
 def _backoff(attempt: int) -> float:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
+from pydantic import BaseModel
+
 from engine.task.prompt import Message
 
 
@@ -21,6 +23,18 @@ class Completion(NamedTuple):
     tokens_in: int
     tokens_out: int
     latency_s: float
+
+
+class ServerReport(BaseModel):
+    """What one server of a fleet did in a run."""
+
+    host: str
+    requests: int
+    """Chat completion attempts sent to it, retries included."""
+    faults: dict[str, int]
+    """Its failed attempts by kind."""
+    set_aside: int
+    """How often it failed enough in a row to be rested."""
 
 
 class Sampler(Protocol):
@@ -58,6 +72,10 @@ class Sampler(Protocol):
 
     async def close(self) -> None:
         """Release connections; called once at the end of a run."""
+        ...
+
+    def server_reports(self) -> list[ServerReport]:
+        """Each server's requests and faults (none for a model without a server)."""
         ...
 
     def settings(self) -> dict[str, Any]:

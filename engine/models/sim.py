@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine.models.sampler import Completion, estimate_prompt_tokens
+from engine.models.sampler import Completion, ServerReport, estimate_prompt_tokens
 from engine.models.sim_prompt import asks_for_fences, read_values
 from engine.models.sim_text import (
     ErrorKind,
@@ -170,6 +170,10 @@ class SimulatedLLM:
 
     async def close(self) -> None:
         """Nothing to release."""
+
+    def server_reports(self) -> list[ServerReport]:
+        """None: the simulated model has no server."""
+        return []
 
     def settings(self) -> dict[str, Any]:
         """The model's configuration, seed included: a recording rebuilds it from these."""

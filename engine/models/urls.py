@@ -22,3 +22,8 @@ def without_credentials(url: str | None) -> str | None:
     parts = urlsplit(url)
     netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def split_urls(text: str) -> list[str]:
+    """The addresses in a comma-separated list (``--base-url a,b`` or ``$OPENAI_BASE_URL``)."""
+    return [url.strip() for url in text.split(",") if url.strip()]

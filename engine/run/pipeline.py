@@ -11,6 +11,8 @@ dollars), and the window starts again from the voted state.
 
 A step ahead is judged as its replies come back (so it stops asking once its vote is decided),
 but counted in the run's totals, its log and its events only when it becomes the oldest step.
+While the run is paced or paused (someone is watching it sample by sample), only the oldest step
+is sampled; the window opens again at full speed.
 Requests are launched oldest step first, within ``concurrency`` in flight; a rate limit (429)
 halves that limit, and each reply grows it back by one.
 """
@@ -97,9 +99,13 @@ class Pipeline:
         return Slot(step, state, previous, messages, StepVote(step, messages, self.rules, self.disks))
 
     def _extend(self) -> None:
-        """Fill the window with predicted steps: the strategy's move from each predicted state."""
+        """Fill the window with predicted steps: the strategy's move from each predicted state.
+        Not while the run is paced or paused: then a person watches the oldest step, and every
+        sample asked is one they see."""
         window = self.window
-        while len(window) <= self.depth and window[-1].step < self.last:
+        control = self.host.control
+        while (len(window) <= self.depth and window[-1].step < self.last
+               and (control is None or not control.engaged)):
             tail = window[-1]
             move = strategy_move(tail.state, tail.previous, self.disks)
             if move is None or not is_legal(tail.state, move):
@@ -178,7 +184,7 @@ class Pipeline:
         ahead quietly; when it holds back the oldest step, its grace begins (see ``_wait``)."""
         host, control, budget = self.host, self.host.control, self.host.budget
         in_flight = sum(1 for slot in self.window for task in slot.vote.pending if not task.done())
-        for slot in self.window:
+        for slot in self.window if control is None or not control.engaged else [self.window[0]]:
             for _ in range(slot.vote.wanted()):
                 if in_flight >= self.limit:
                     return None
@@ -241,7 +247,8 @@ class Pipeline:
     async def _wait(self) -> Ending | None:
         """Wait for a reply (or a stop, or the end of the budget's grace for the oldest step)."""
         stop, deadline = self.stop, self.budget_deadline
-        pending = [task for slot in self.window for task in slot.vote.pending if not task.done()]
+        # Replies that came back while launching waited at a gate (a pace, a pause) count too.
+        pending = [task for slot in self.window for task in slot.vote.pending if not task.cancelled()]
         if not pending:  # nothing in flight and nothing launched: only the budget does that
             if self.host.budget is None:
                 raise RuntimeError(f"step {self.window[0].step}: nothing in flight and nothing to launch")

@@ -379,6 +379,7 @@ class Runner:
             forecast=self.forecast(totals),
             forecast_history=list(self.forecasts),
             transport_errors=dict(self.sampler.transport_errors),
+            servers=self.sampler.server_reports(),
             usage_estimated=self.sampler.usage_estimated,
             undecided=undecided,
             log_file=None if log_file is None else str(log_file),

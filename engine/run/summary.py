@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.models.sampler import ServerReport
 from engine.run.config import StopReason
 from engine.task.hanoi import Move, State, format_move, format_state
 from engine.task.parser import Answer
@@ -67,6 +68,8 @@ class RunSummary(BaseModel):
     """Forecasts made at 1%, 10%, 25%, 50% and 75% of the run."""
     transport_errors: dict[str, int] = Field(default_factory=dict)
     """Failed requests by kind (retried; never votes, never red flags)."""
+    servers: list[ServerReport] = Field(default_factory=list)
+    """Each server's requests and faults (a served model's run)."""
     usage_estimated: int = 0
     """Replies whose server sent no token counts (or not all): those were estimated from the text."""
     undecided: UndecidedStep | None = None

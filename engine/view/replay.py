@@ -153,6 +153,7 @@ class ReplayCursor:
             message=(meta.last_message or "") if self.at_end else "",
             speed=self.speed,
             forecast=totals.forecast(self.recording.total_steps, record.k, cost, None, 0),
+            lookahead=meta.run.lookahead,
             **totals_fields(totals),  # type: ignore[arg-type]
         )
 

@@ -76,6 +76,12 @@ class Snapshot(NamedTuple):
     forecast: Forecast | None = None
     votes_histogram: tuple[tuple[int, int], ...] = ()
     """Decided steps by their valid votes, fewest votes first."""
+    lookahead: int = 0
+    """Steps the run may sample ahead of the oldest undecided one (0: one step at a time)."""
+    ahead: int = 0
+    """Steps being sampled ahead right now, on the predicted path."""
+    wasted: int = 0
+    """Samples thrown away when a prediction did not hold."""
 
     @property
     def leader_margin(self) -> int:
@@ -116,6 +122,7 @@ def totals_fields(totals: Totals) -> dict[str, object]:
         "tokens_in": totals.tokens_in,
         "tokens_out": totals.tokens_out,
         "steps_over_k": totals.steps_over_k,
+        "wasted": totals.wasted,
         "votes_histogram": tuple(sorted(totals.votes_histogram.items())),
     }
 

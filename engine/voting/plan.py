@@ -66,6 +66,42 @@ class PlanRow(BaseModel):
     """None when p <= 0.5 or the model has no price."""
     paper_k_min: int | None = None
     paper_cost_usd: float | None = None
+    wall_s: float | None = None
+    """Projected wall clock one step at a time (given a :class:`Pace`)."""
+    wall_lookahead_s: float | None = None
+    """Projected wall clock with lookahead (given a :class:`Pace` with lookahead)."""
+
+
+class Pace(BaseModel):
+    """How fast a served model answers and how much of it a run may use, for a wall-clock
+    projection (``maker plan --latency``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    latency_s: float = Field(gt=0)
+    """Seconds from request to reply."""
+    concurrency: int = Field(ge=1)
+    rpm: int | None = Field(None, ge=1)
+    lookahead: int = Field(ge=0)
+
+
+def wall_clock(pace: Pace, steps: int, k: int, samples_per_step: float) -> tuple[float, float | None]:
+    """Projected seconds for ``steps`` steps one at a time, and with ``pace.lookahead``.
+
+    One step at a time, a step takes a round trip for each round of votes (about
+    ``samples_per_step / k`` rounds, the first round asking k at once). With lookahead, up to
+    ``min(concurrency, (lookahead + 1) * k)`` requests are in flight all the time, so the run
+    goes at that many requests a latency. Either way ``rpm`` caps requests a second at rpm / 60.
+    A bound for a well-behaved server, not a promise: a slow or rate-limiting one takes longer.
+    """
+    request_s = 60.0 / pace.rpm if pace.rpm else 0.0
+    rounds = max(1.0, samples_per_step / k)
+    alone = steps * max(rounds * pace.latency_s, samples_per_step * request_s)
+    if not pace.lookahead:
+        return alone, None
+    in_flight = min(pace.concurrency, (pace.lookahead + 1) * k)
+    ahead = steps * samples_per_step * max(pace.latency_s / in_flight, request_s)
+    return alone, min(alone, ahead)
 
 
 def prompt_tokens(disks: int, template: PromptTemplate | None = None) -> int:
@@ -86,21 +122,25 @@ def plan_row(
     tokens_out: int,
     valid_rate: float = 1.0,
     k: int | None = None,
+    pace: Pace | None = None,
 ) -> PlanRow:
-    """Plan one model; ``k`` overrides k_min for the probabilities and the cost."""
+    """Plan one model; ``k`` overrides k_min for the probabilities and the cost; ``pace``
+    projects the wall clock."""
     try:
         kmin = k_min(p, steps, target)
     except NoMargin:
         kmin = None
     used_k = k if k is not None else kmin
     cost_per_sample = pricing.cost(tokens_in, tokens_out) if pricing else None
-    step_p = full_p = samples = cost = None
+    step_p = full_p = samples = cost = wall = wall_ahead = None
     if used_k is not None and p > 0.5:
         step_p = p_step(p, used_k)
         full_p = p_full(p, used_k, steps)
         samples = expected_samples_per_step(p, used_k, valid_rate)
         if cost_per_sample is not None:
             cost = expected_cost(p, used_k, steps, cost_per_sample, valid_rate)
+        if pace is not None:
+            wall, wall_ahead = wall_clock(pace, steps, used_k, samples)
     return PlanRow(
         model=model,
         p=p,
@@ -115,12 +155,15 @@ def plan_row(
         valid_rate=valid_rate,
         cost_per_sample_usd=cost_per_sample,
         cost_usd=cost,
+        wall_s=wall,
+        wall_lookahead_s=wall_ahead,
     )
 
 
-def paper_plan(disks: int = 20, target: float = 0.95, template: PromptTemplate | None = None) -> list[PlanRow]:
+def paper_plan(disks: int = 20, target: float = 0.95, template: PromptTemplate | None = None,
+               pace: Pace | None = None) -> list[PlanRow]:
     """The paper's table recomputed for ``disks`` disks at ``target``, with the input tokens of
-    ``template`` (default: the paper's prompt)."""
+    ``template`` (default: the paper's prompt); ``pace`` projects each row's wall clock."""
     steps = total_steps(disks)
     tokens_in = prompt_tokens(disks, template)
     rows = []
@@ -133,6 +176,7 @@ def paper_plan(disks: int = 20, target: float = 0.95, template: PromptTemplate |
             pricing=pricing_for(entry.price),
             tokens_in=tokens_in,
             tokens_out=entry.tokens_out,
+            pace=pace,
         )
         rows.append(row.model_copy(update={"paper_k_min": entry.paper_k_min, "paper_cost_usd": entry.paper_cost_usd}))
     return rows

@@ -15,23 +15,27 @@ class CostFigures(Figures):
     """The figures above the sparkline."""
 
     DEFAULT_CSS = """
-    CostFigures { height: 5; }
+    CostFigures { height: auto; }
     """
 
     def rows_of(self, snapshot: Snapshot) -> list[Row]:
         formula = "n/a" if snapshot.expected_votes is None else f"{snapshot.expected_votes:.3f}"
-        return [
+        rows = [
             Row("tokens in", count(snapshot.tokens_in)),
             Row("tokens out", count(snapshot.tokens_out)),
             Row("cost", usd(snapshot.cost_usd)),
             Row("votes/step", f"{snapshot.samples_per_step:.3f}"),
             Row("formula", formula),
         ]
+        if snapshot.lookahead:  # samples asked on a prediction the votes did not give
+            rows.append(Row("wasted", count(snapshot.wasted)))
+        return rows
 
 
 class Cost(Vertical):
     """Tokens in and out, USD (or "unknown" for an unpriced model), mean votes per step next to the
-    gambler's-ruin value, and the spend of the last steps as a sparkline (spikes are hard steps)."""
+    gambler's-ruin value, the samples lookahead threw away, and the spend of the last steps as a
+    sparkline (spikes are hard steps)."""
 
     DEFAULT_CSS = """
     Cost { height: auto; padding: 0 1; }

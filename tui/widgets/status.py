@@ -24,14 +24,18 @@ class StatusView(NamedTuple):
     speed: float | None
     status: Status
     message: str
+    lookahead: int
+    ahead: int
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> StatusView:
-        return cls(snapshot.model, snapshot.disks, snapshot.k, snapshot.speed, snapshot.status, snapshot.message)
+        return cls(snapshot.model, snapshot.disks, snapshot.k, snapshot.speed, snapshot.status, snapshot.message,
+                   snapshot.lookahead, snapshot.ahead)
 
 
 class StatusLine(Widget):
-    """One line above the panes: mode, model, disks, k, speed and run state."""
+    """One line above the panes: mode, model, disks, k, speed, the steps sampled ahead of the
+    oldest undecided one (with lookahead) and run state."""
 
     COMPONENT_CLASSES = {"status--running", "status--paused", "status--finished", "status--muted"}
     DEFAULT_CSS = """
@@ -60,6 +64,8 @@ class StatusLine(Widget):
         text.append("maker ", style="bold")
         text.append(f" {self.mode}  {view.model}  {view.disks} disks  k={view.k}  ")
         text.append(speed_text(view.speed), style=style("status--muted"))
+        if view.lookahead:
+            text.append(f"  ahead {view.ahead}/{view.lookahead}", style=style("status--muted"))
         label = {"running": "running", "paused": " PAUSED ", "finished": "finished"}[view.status]
         text.append("  ")
         text.append(label, style=style(f"status--{view.status}"))
