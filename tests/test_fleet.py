@@ -92,24 +92,28 @@ def test_a_failing_server_is_rested_longer_each_time_and_asked_again_afterwards(
     fleet = Fleet(["http://a/v1", "http://b/v1"], clock=lambda: now[0])
     a, b = fleet.servers
     assert fleet.pick() is a
-    fleet.fault(a, "connection")
-    assert fleet.pick() is b  # a server that just failed is asked only when no other is ready
-    fleet.fault(a, "connection")
-    fleet.fault(a, "connection")
+    fleet.fault(a, "timeout")
+    fleet.succeeded(a)  # a fault now and then is not a failing server
+    assert a.strikes == 0 and fleet.pick() is a
+    for _ in range(STRIKES):
+        fleet.fault(a, "connection")
     assert a.rests == 1 and a.resting_until == 5.0
     b.in_flight = 10
     assert fleet.pick() is b  # resting: not asked, however busy the others are
     now[0] += 5.1
     assert fleet.pick() is a  # its rest is over: asked again
-    b.in_flight = 0
     for _ in range(STRIKES):
         fleet.fault(a, "server_error")
-    now[0] += 5.1
-    assert fleet.pick() is b  # the second rest is twice as long
-    now[0] += 5.0
+    assert a.rests == 2 and a.resting_until == now[0] + 10.0  # the second rest is twice as long
+    now[0] += 9.9
+    assert fleet.pick() is b
+    now[0] += 0.2
     assert fleet.pick() is a
     fleet.fault(b, "rate_limited")  # pacing, not a failure
     assert b.strikes == 0 and b.faults["rate_limited"] == 1
+    b.in_flight = 0
+    a.resting_until = b.resting_until = now[0] + 1
+    assert fleet.pick() is a  # all resting: the first to wake is asked
 
 
 def test_bad_fleet_options_get_one_line_and_exit_2():

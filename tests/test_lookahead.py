@@ -10,7 +10,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from engine.models.pricing import pricing_for
 from engine.models.sim import SimConfig, SimulatedLLM
+from engine.recording.format import BLOCK_STEPS
 from engine.recording.reader import Recording
 from engine.run.config import RunConfig
 from engine.run.control import RunControl
@@ -57,12 +61,81 @@ def _cancelled_in(path):
         return sum(s.tokens_in for record in recording for s in record.samples if s.cancelled)
 
 
-def test_a_run_with_lookahead_is_faster_and_says_how_far_ahead():
+class Counting(SimulatedLLM):
+    """The simulated model, counting the requests in flight and what every reply it sent cost."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.in_flight = self.most_in_flight = self.tokens_in = self.tokens_out = 0
+
+    async def complete(self, *args, **kwargs):
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            completion = await super().complete(*args, **kwargs)
+        finally:
+            self.in_flight -= 1
+        self.tokens_in += completion.tokens_in
+        self.tokens_out += completion.tokens_out
+        return completion
+
+
+def test_lookahead_keeps_the_window_in_flight_and_says_how_far_ahead():
     config = SimConfig(seed=1, latency_s=0.002)
-    slow = asyncio.run(new_session(RunConfig(disks=7, k=3), SimulatedLLM(config), None).run())
-    fast = asyncio.run(new_session(RunConfig(disks=7, k=3, lookahead=16), SimulatedLLM(config), None).run())
-    assert slow.solved and fast.solved and fast.lookahead == 16 and slow.lookahead == 0
-    assert fast.wall_s < slow.wall_s  # 127 round trips one after another against a window of 17
+    alone, ahead = Counting(config), Counting(config)
+    one = asyncio.run(new_session(RunConfig(disks=7, k=3), alone, None).run())
+    session = new_session(RunConfig(disks=7, k=3, lookahead=16), ahead, None)
+    depths = []
+    session.runner.subscribe(lambda event: depths.append(session.runner.pipeline_depth))
+    many = asyncio.run(session.run())
+    assert one.solved and many.solved and many.lookahead == 16 and one.lookahead == 0
+    assert alone.most_in_flight == 3 and ahead.most_in_flight == 17 * 3  # the first round of 17 steps
+    assert max(depths) == 16
+
+
+def test_the_budget_holds_with_lookahead():
+    """Replies of steps ahead are not in the run's totals until their step is the oldest: the
+    budget charges them all the same, and the run stops before spending more than it."""
+    config = SimConfig(seed=3, error_rate=0.05, latency_s=0.005, latency_spread=1.5)
+    for lookahead in (0, 32, 128):
+        sampler = Counting(config)
+        run = RunConfig(disks=12, k=3, lookahead=lookahead, budget_usd=0.05)
+        summary = asyncio.run(new_session(run, sampler, pricing_for("sim")).run())
+        assert summary.stopped == "budget", lookahead
+        spent = pricing_for("sim").cost(sampler.tokens_in, sampler.tokens_out)
+        assert summary.cost_usd == pytest.approx(spent) and spent <= 0.05, (lookahead, spent)
+
+
+def test_every_ending_counts_what_the_steps_ahead_asked_for(tmp_path):
+    """Undecided, an audit stop, a user's stop: every reply the model sent is in the tokens, the
+    steps ahead's samples among the cancelled ones, never as waste; the file says the same."""
+    hard = SimConfig(seed=7, error_rate=0.02, hard_steps=(60,), hard_error_rate=0.6, wrong_answers="same",
+                     error_kinds={"wrong_move": 1.0}, latency_s=0.002)
+    endings = [
+        ("undecided", RunConfig(disks=8, k=3, lookahead=32, max_votes_per_step=4), None),
+        ("audit_error", RunConfig(disks=8, k=3, lookahead=32, stop_on_error=True), None),
+        ("stopped", RunConfig(disks=8, k=3, lookahead=32), 40),
+        ("stopped", RunConfig(disks=9, k=3, lookahead=32), BLOCK_STEPS),  # the file's block just closed
+    ]
+    for ending, config, stop_at in endings:
+        sampler = Counting(hard)
+        path = tmp_path / f"{ending}-{stop_at}.maker"
+        control = RunControl()
+        session = new_session(config, sampler, None, record=path, control=control)
+        if stop_at:  # the user stops the run once step stop_at is decided
+            def stop_once_decided(event, runner=session.runner, control=control, stop_at=stop_at):
+                if runner.totals.steps >= stop_at:
+                    control.stop()
+
+            session.runner.subscribe(stop_once_decided)
+        summary = asyncio.run(session.run())
+        assert summary.stopped == ending and summary.steps < total_steps(config.disks), (ending, summary.message)
+        assert stop_at is None or summary.steps == stop_at
+        assert (summary.tokens_in, summary.tokens_out) == (sampler.tokens_in, sampler.tokens_out), ending
+        assert summary.wasted == 0 and summary.cancelled > 0, ending
+        with Recording.open(path) as recording:
+            totals = recording.totals()
+        assert (totals.tokens_in, totals.cancelled) == (summary.tokens_in, summary.cancelled), ending
 
 
 def test_lookahead_at_a_pace_and_step_by_step_decides_as_at_full_speed(tmp_path):

@@ -9,7 +9,7 @@ from textual.geometry import Region
 
 from engine.models.sim import SimConfig
 from engine.recording.reader import Recording
-from tests.tui_helpers import DEMO, ROOT, board, make_live, make_replay, steps_done, wait_until
+from tests.tui_helpers import DEMO, ROOT, board, make_live, make_replay, steps_done, until_parked, wait_until
 from tui.screens.live import LiveScreen
 from tui.screens.replay import ReplayScreen
 from tui.widgets.cost import CostFigures
@@ -58,16 +58,39 @@ async def test_the_status_line_and_the_cost_pane_show_the_lookahead():
     app, session = make_live(disks=7, sim=hard, lookahead=16, paused=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = board(app)
-        await wait_until(lambda: steps_done(session) >= 10)
-        screen.tick()
-        assert screen.snapshot.lookahead == 16
-        assert "ahead " in str(app.screen.query_one(StatusLine).render())
+
+        def sampling_ahead() -> bool:
+            screen.refresh_now()
+            return screen.snapshot.ahead > 0
+
+        await wait_until(sampling_ahead)
+        assert f"ahead {screen.snapshot.ahead}/16" in str(app.screen.query_one(StatusLine).render())
         await wait_until(lambda: session.runner.finished is not None)
-        screen.tick()
+        screen.refresh_now()
         totals, _ = session.runner.totals_now()
         assert totals.wasted > 0 and screen.snapshot.wasted == totals.wasted
         rows = {row.label: row.value for row in app.screen.query_one(CostFigures).rows}
         assert rows["wasted"] == count(totals.wasted)
+        await pilot.press("q")
+
+
+async def test_paused_with_steps_ahead_the_tally_shows_the_oldest_step():
+    config = SimConfig(seed=2, error_rate=0.05, latency_s=0.002)
+    app, session = make_live(disks=9, sim=config, lookahead=16, paused=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: steps_done(session) >= 20)
+        await pilot.press("space")
+        await until_parked(session)
+        screen = board(app)
+        for _ in range(3):
+            done = steps_done(session)
+            await pilot.press("n")
+            await wait_until(lambda done=done: steps_done(session) == done + 1 and session.control.parked)
+            screen.refresh_now()
+            snapshot = screen.snapshot
+            assert snapshot.step == steps_done(session) and snapshot.step_decided
+            decided = snapshot.candidates[snapshot.leader].answer
+            assert (decided.move, decided.state) == (snapshot.last_move, snapshot.state)
         await pilot.press("q")
 
 

@@ -168,13 +168,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 DEFAULT_LOOKAHEAD = 32
 
 
-def add_lookahead_option(group: Any) -> None:
+def add_lookahead_option(group: Any, resume: bool = False) -> None:
+    default = ("the recorded run's" if resume else
+               f"{DEFAULT_LOOKAHEAD} for a served model or a simulated one with --latency, 0 otherwise")
     group.add_argument("--lookahead", type=bounded_int(0, MAX_LOOKAHEAD), default=None, metavar="N",
                        help="sample up to N steps ahead of the oldest undecided one, on the states the strategy "
                             "predicts (each the strategy's move applied to the state before it); steps are still "
                             "decided in order by the model's votes alone, and what a wrong prediction asked for is "
-                            f"thrown away and counted as wasted (default {DEFAULT_LOOKAHEAD} for a served model "
-                            "or a simulated one with --latency, 0 otherwise; 0 turns it off)")
+                            f"thrown away and counted as wasted (default {default}; 0 turns it off)")
 
 
 def add_prompt_options(group: Any) -> None:
@@ -241,7 +242,7 @@ def add_server_options(group: Any) -> None:
                        help="requests in flight at most, across the run (default 16)")
     group.add_argument("--rpm", type=bounded_int(1, 10_000_000), default=None, metavar="R",
                        help="requests a minute at most, retries included, across the fleet (default: no cap; "
-                            "a 429 halves the requests in flight either way)")
+                            "with lookahead a 429 also halves the requests in flight)")
     group.add_argument("--tpm", type=bounded_int(1, 10_000_000_000), default=None, metavar="T",
                        help="tokens a minute at most (each request counts its prompt and --max-tokens), "
                             "across the fleet (default: no cap)")

@@ -54,6 +54,8 @@ def run_config(args: argparse.Namespace) -> RunConfig:
 def lookahead(args: argparse.Namespace) -> int:
     """--lookahead, or its default: on when the model keeps the run waiting for its replies."""
     if args.lookahead is not None:
+        if args.lookahead and is_simulated(args.model) and not args.latency:
+            note("--lookahead does nothing for the simulated model without --latency: its replies come at once")
         return args.lookahead
     waits = not is_simulated(args.model) or bool(args.latency)
     return DEFAULT_LOOKAHEAD if waits else 0

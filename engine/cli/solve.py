@@ -57,7 +57,7 @@ def add_parsers(commands: Any) -> argparse.ArgumentParser:
     resume.add_argument("--budget-usd", type=bounded_float(0, 1e9, open_low=True), default=None, metavar="USD",
                         help="a new budget for the whole run (the recorded one otherwise)")
     resume.add_argument("--json", action="store_true", help="print one JSON summary on stdout at the end")
-    add_lookahead_option(resume)
+    add_lookahead_option(resume, resume=True)
     add_server_options(resume.add_argument_group("a served model (the recorded one; its recorded options by default)"))
     return solve
 

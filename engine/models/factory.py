@@ -101,12 +101,13 @@ def formula_votes_for(settings: dict[str, Any], k: int) -> float | None:
 
 
 def _served(model: str, server: ServerOptions) -> Sampler:
+    source = "--base-url" if server.base_urls else "$OPENAI_BASE_URL"
     base_urls = list(server.base_urls) or split_urls(os.environ.get("OPENAI_BASE_URL", ""))
     for url in base_urls:
         if not url.startswith(("http://", "https://")):
-            raise ModelSetupError(f"--base-url {url!r} is not an http(s) URL")
+            raise ModelSetupError(f"{source} {url!r} is not an http(s) URL")
     if len(set(base_urls)) < len(base_urls):
-        raise ModelSetupError("the same server is given twice in --base-url")
+        raise ModelSetupError(f"the same server is given twice in {source}")
     api_key = os.environ.get(server.api_key_env)
     if not api_key:
         if not base_urls:

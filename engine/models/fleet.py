@@ -86,13 +86,13 @@ class Fleet:
         self._clock = clock
 
     def pick(self) -> Server:
-        """The server to send the next request to: of those not resting, one without a recent
-        failure and with the fewest in flight; when all are resting, the first to wake."""
+        """The server to send the next request to: of those not resting, the one with the fewest
+        in flight; when all are resting, the first to wake."""
         now = self._clock()
         ready = [server for server in self.servers if server.resting_until <= now]
         if not ready:
             return min(self.servers, key=lambda server: server.resting_until)
-        return min(ready, key=lambda server: (server.strikes, server.in_flight, server.requests, server.index))
+        return min(ready, key=lambda server: (server.in_flight, server.requests, server.index))
 
     def fault(self, server: Server, kind: str) -> None:
         """A failed HTTP attempt at ``server``; the ``STRIKES``-th in a row sets it aside."""

@@ -28,7 +28,7 @@ from engine.recording.format import (
     check_file,
 )
 from engine.run.config import Checkpoint
-from engine.run.events import Event, Listener, RunFinished, SamplesWasted, StepDecided, StepUndecided
+from engine.run.events import Event, Listener, RunFinished, SamplesDiscarded, StepDecided, StepUndecided
 from engine.run.failures import StopRun
 from engine.run.totals import Totals, totals_to_json
 from engine.task.hanoi import Move, State
@@ -104,6 +104,9 @@ class Recorder:
         self._durable = start.step - 1
         """The last step committed to the file."""
         self._sealed: list[_Block] = []
+        self._last_sealed: _Block | None = None
+        self._rewrite: list[_Block] = []
+        """Blocks already written whose totals changed (see :meth:`_fold_leftover`)."""
         self._undecided: list[tuple[Any, ...]] = []
         self._undecided_texts: list[tuple[int, int, int, bytes]] = []
         self._committed = time.monotonic()
@@ -170,9 +173,9 @@ class Recorder:
                 self._release()
         elif kind is StepUndecided:
             self._undecided_step(event)  # type: ignore[arg-type]
-        elif kind is SamplesWasted:
+        elif kind is SamplesDiscarded:
             with self._lock:
-                self._block.totals.count_waste(event.samples, event.tokens_in, event.tokens_out)  # type: ignore[union-attr]
+                self._block.totals.count_discarded(*event[1:])  # type: ignore[arg-type]
         elif kind is RunFinished:
             summary = event.summary  # type: ignore[union-attr]
             self.meta.last_stop, self.meta.last_message = summary.stopped, summary.message
@@ -193,7 +196,19 @@ class Recorder:
         if block.after is not None:
             block.totals.steps = len(block.records)
             self._sealed.append(block)
+            self._last_sealed = block
             self._block = _Block(block.first_step + len(block.records), block.after.state, block.after.move)
+
+    def _fold_leftover(self) -> None:
+        """Counts that came after the last recorded step (what a run ending with steps sampled
+        ahead cancelled) go into the last block, so the file's totals miss nothing. Hold the lock."""
+        block, last = self._block, self._last_sealed
+        if block.after is not None or last is None or block.totals == Totals():
+            return
+        last.totals.add(block.totals)
+        block.totals = Totals()
+        if last not in self._sealed:
+            self._rewrite.append(last)
 
     def _undecided_step(self, event: StepUndecided) -> None:
         leader = event.ranked[0][0] if event.ranked else None
@@ -234,11 +249,14 @@ class Recorder:
         texts = [text for block in sealed for text in block.texts] + self._undecided_texts
         self._undecided_texts = []
         self._committed = time.monotonic()
-        if not (sealed or undecided or texts):
+        rewrite, self._rewrite = self._rewrite, []
+        if not (sealed or undecided or texts or rewrite):
             return
         try:
             with self._connection:
                 self._connection.executemany("INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?)", [b.row() for b in sealed])
+                self._connection.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?, ?, ?)",
+                                             [b.row() for b in rewrite])
                 self._connection.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?)", texts)
                 self._connection.executemany("INSERT INTO undecided VALUES (?, ?, ?, ?, ?)", undecided)
         except sqlite3.Error as exc:  # the engine thread raises it at the next step
@@ -258,6 +276,7 @@ class Recorder:
         try:
             with self._lock:
                 self._seal()
+                self._fold_leftover()
                 self._write()
             self._write_meta()
         except sqlite3.Error as exc:

@@ -10,7 +10,8 @@ from engine.task.hanoi import MAX_DISKS, Move, State, start_state
 from engine.task.prompt import DEFAULT_STYLE, PromptTemplate, built_in
 
 MAX_LOOKAHEAD = 512
-"""The most steps a run samples ahead (the simulated model remembers more prompts than that)."""
+"""The most steps a run samples ahead: a window of 513 steps at k = 3 is over 1,500 requests in
+flight, more than any one client is likely to want."""
 
 StopReason = Literal[
     "solved",

@@ -96,14 +96,16 @@ class StepUndecided(NamedTuple):
     samples: tuple[StepSample, ...] = ()
 
 
-class SamplesWasted(NamedTuple):
-    """Steps sampled ahead on a prediction that the votes did not give were thrown away."""
+class SamplesDiscarded(NamedTuple):
+    """Steps sampled ahead were thrown away: after a prediction the votes did not give
+    (``wasted``), or because the run ended."""
 
     step: int
-    """The step whose decided answer differed from its prediction."""
+    """The step decided otherwise than predicted, or the first step thrown away at the end."""
     samples: int
     tokens_in: int
     tokens_out: int
+    wasted: bool
 
 
 class RunFinished(NamedTuple):
@@ -112,7 +114,7 @@ class RunFinished(NamedTuple):
     summary: RunSummary
 
 
-StepEvent = StepStarted | StepDecided | StepUndecided | SamplesWasted | RunFinished
+StepEvent = StepStarted | StepDecided | StepUndecided | SamplesDiscarded | RunFinished
 SampleEvent = SampleReceived | SampleRedFlagged | SampleCancelled
 Event = StepEvent | SampleEvent
 Listener = Callable[[Event], Any]

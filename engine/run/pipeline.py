@@ -1,13 +1,15 @@
 """Lookahead: sample steps ahead of the oldest undecided one, on the states the strategy predicts.
 
-A step's prompt depends only on the step before it's voted answer, and almost every vote ends on
+A step's prompt depends only on the voted answer of the step before it, and almost every vote ends on
 the answer the strategy predicts. So while step t votes, steps t+1 ... t+N are sampled on the
 predicted path: each predicted state is the strategy's move applied to the state before it.
 Steps are still decided strictly in order, each by its own votes judged in launch order, so when
 the predictions hold, the prompts and the decisions are exactly those of a run without
 lookahead; only the wall clock changes. When a decided answer differs from its prediction,
 everything sampled beyond it is cancelled and thrown away (counted as wasted samples, tokens and
-dollars), and the window starts again from the voted state.
+dollars), and the window starts again from the voted state. When the run ends for any other
+reason (a stop, the budget, an undecided step, an audit stop, a failure), the steps ahead are
+cancelled and counted with the cancelled samples, what came back of them in the tokens.
 
 A step ahead is judged as its replies come back (so it stops asking once its vote is decided),
 but counted in the run's totals, its log and its events only when it becomes the oldest step.
@@ -23,10 +25,11 @@ import asyncio
 from collections import deque
 from typing import Protocol
 
+from engine.models.pricing import Pricing
 from engine.models.sampler import Completion, Sampler
 from engine.run.config import RunConfig
 from engine.run.control import RunControl
-from engine.run.events import SamplesWasted
+from engine.run.events import SamplesDiscarded
 from engine.run.judge import Judge
 from engine.run.listeners import Listeners, emit
 from engine.run.rules import Rules
@@ -117,13 +120,15 @@ class Pipeline:
         """The oldest undecided step: counted from now on, its backlog first."""
         host = self.host
         slot.head = True
+        self.budget_deadline = None  # its own grace, should the budget hold it back
         slot.expected = host.begin_step(slot.step, slot.state, slot.previous, slot.messages)
         for judged in slot.backlog:
             host.judge.count(slot.step, *judged)
         slot.backlog.clear()
 
-    def _throw_away(self, slots: list[Slot], because: int) -> list[asyncio.Task[Completion]]:
-        """Cancel steps sampled on a prediction that did not hold; count them as wasted."""
+    def _throw_away(self, slots: list[Slot], because: int, wasted: bool) -> list[asyncio.Task[Completion]]:
+        """Cancel steps sampled ahead and count what they asked for: as wasted when ``because``
+        was decided otherwise than predicted, as cancelled when the run ends."""
         tasks: list[asyncio.Task[Completion]] = []
         samples = tokens_in = tokens_out = 0
         for slot in slots:
@@ -139,9 +144,9 @@ class Pipeline:
         if samples:
             host = self.host
             with host.judge.lock:
-                host.judge.totals.count_waste(samples, tokens_in, tokens_out)
+                host.judge.totals.count_discarded(samples, tokens_in, tokens_out, wasted)
             if host.listeners.steps:
-                emit(host.listeners.steps, SamplesWasted(because, samples, tokens_in, tokens_out))
+                emit(host.listeners.steps, SamplesDiscarded(because, samples, tokens_in, tokens_out, wasted))
         return tasks
 
     # -- the run -----------------------------------------------------------------------------------
@@ -158,7 +163,6 @@ class Pipeline:
                     if control is not None and control.engaged:
                         await control.gate(step_start=True)
                         if control.stop_requested:
-                            self.cancelled += self._throw_away(list(window), head.step)
                             return "stopped", f"stopped by request before step {head.step}", None
                     self._become_head(head)
                 self._extend()
@@ -174,9 +178,14 @@ class Pipeline:
                 if ending is not None:
                     return ending
         finally:
-            for slot in window:
-                self.cancelled += slot.vote.cancel()
-            await wind_down([task for task in self.cancelled if not task.done()])
+            try:  # the steps ahead were never counted: count them now, on whatever ending
+                ahead = [slot for slot in window if not slot.head]
+                if ahead:
+                    self.cancelled += self._throw_away(ahead, ahead[0].step, wasted=False)
+            finally:
+                for slot in window:
+                    self.cancelled += slot.vote.cancel()
+                await wind_down([task for task in self.cancelled if not task.done()])
 
     async def _launch(self) -> Ending | None:
         """Launch what the window's steps want, oldest first, within the in-flight limit and the
@@ -184,6 +193,9 @@ class Pipeline:
         ahead quietly; when it holds back the oldest step, its grace begins (see ``_wait``)."""
         host, control, budget = self.host, self.host.control, self.host.budget
         in_flight = sum(1 for slot in self.window for task in slot.vote.pending if not task.done())
+        if budget is not None:  # replies back are charged at their cost, the others at their worst
+            uncounted = self._uncounted_usd(budget.pricing)
+            unknown = sum(1 for slot in self.window for task in slot.vote.pending if not task.cancelled())
         for slot in self.window if control is None or not control.engaged else [self.window[0]]:
             for _ in range(slot.vote.wanted()):
                 if in_flight >= self.limit:
@@ -192,7 +204,7 @@ class Pipeline:
                     await control.gate(step_start=False)
                     if control.stop_requested:
                         return self._stopped(budget=False)
-                if budget is not None and not budget.allows(in_flight):
+                if budget is not None and not budget.allows(unknown, uncounted):
                     if slot is self.window[0] and self.budget_deadline is None:
                         self.budget_deadline = asyncio.get_running_loop().time() + BUDGET_GRACE_S
                     return None
@@ -201,7 +213,22 @@ class Pipeline:
                 task = slot.vote.launch(host.sampler)
                 self.owner[task] = slot
                 in_flight += 1
+                if budget is not None:
+                    unknown += 1
         return None
+
+    def _uncounted_usd(self, pricing: Pricing) -> float:
+        """What replies back but not yet in the run's totals cost: those of steps ahead, and those
+        that came back before an earlier one (the budget charges them beside those in flight)."""
+        tokens_in = tokens_out = 0
+        for slot in self.window:
+            for _, _, _, completion in slot.backlog:
+                tokens_in += completion.tokens_in
+                tokens_out += completion.tokens_out
+            for _, completion in slot.vote.arrived.values():
+                tokens_in += completion.tokens_in
+                tokens_out += completion.tokens_out
+        return pricing.cost(tokens_in, tokens_out) if tokens_in or tokens_out else 0.0
 
     def _judge_what_came_back(self) -> Ending | None:
         """Judge each step's replies in launch order; decide the oldest step when it can be, and
@@ -232,7 +259,7 @@ class Pipeline:
                 return host.finish(answer.state)
             following = window[0] if window else None
             if following is None or (following.state, following.previous) != (answer.state, answer.move):
-                self.cancelled += self._throw_away(list(window), head.step)
+                self.cancelled += self._throw_away(list(window), head.step, wasted=True)
                 window.clear()
                 window.append(self._slot(head.step + 1, answer.state, answer.move))
             return None  # the caller gates the next step's start
@@ -242,7 +269,21 @@ class Pipeline:
             if slot.vote.finished is not None:  # what it still has in flight is not needed
                 for task in slot.vote.pending:
                     task.cancel()
+        self._forget_finished()
         return None
+
+    def _forget_finished(self) -> None:
+        """Let go of cancelled requests that have ended (a long run cancels hundreds of thousands),
+        taking the outcome of any that failed, so that asyncio logs nothing about it."""
+        if len(self.cancelled) <= 256:
+            return
+        running = []
+        for task in self.cancelled:
+            if not task.done():
+                running.append(task)
+            elif not task.cancelled():
+                task.exception()
+        self.cancelled = running
 
     async def _wait(self) -> Ending | None:
         """Wait for a reply (or a stop, or the end of the budget's grace for the oldest step)."""
@@ -260,11 +301,13 @@ class Pipeline:
             return self._stopped(budget=False)
         if not done:
             return self._stopped(budget=True)
+        replies = 0
         for task in done:
             slot = self.owner.pop(task, None)  # type: ignore[call-overload]
             if slot is not None and not task.cancelled():
                 slot.vote.arrive(task)  # type: ignore[arg-type]
-        self._adapt(len(done))
+                replies += 1
+        self._adapt(replies)
         return None
 
     def _adapt(self, replies: int) -> None:
@@ -277,10 +320,10 @@ class Pipeline:
         self.rate_limited = seen
 
     def _stopped(self, budget: bool) -> Ending:
-        """Stop: the oldest step's leftovers are cancelled, the steps ahead thrown away."""
+        """Stop: the oldest step's leftovers are cancelled (and the steps ahead, in ``run``)."""
         host, window = self.host, self.window
         head = window[0]
         if head.head:
             host.judge.cancel_left(head.step, head.vote)
-        self._throw_away(list(window)[1:] if head.head else list(window), head.step)
-        return host.interrupted(head.step, budget)
+        return host.interrupted(head.step, budget)  # the steps ahead are counted on the way out
+

@@ -101,6 +101,8 @@ class Runner:
         self._paused_at_end = 0.0
         self._on_path = True
         """The steps so far are the optimal solution's, so the auditor's answer has a closed form."""
+        self.lookahead = 0 if sampler.completes_without_waiting else config.lookahead
+        """The lookahead in effect: none for a sampler whose replies come at once."""
         self.pipeline_depth = 0
         """Steps sampled ahead of the oldest undecided one, with lookahead (read by screens)."""
         self._next_forecast = 0
@@ -233,7 +235,7 @@ class Runner:
         )
         self._next_forecast = self._next_forecast_step(step - 1)
         immediate = sampler.completes_without_waiting
-        if config.lookahead and not immediate:
+        if self.lookahead:
             pipeline = Pipeline(self, builder, rules, stop)
             return await pipeline.run(step, state, previous)
         last = total_steps(config.disks)
@@ -364,7 +366,7 @@ class Runner:
             tokens_in=totals.tokens_in,
             tokens_out=totals.tokens_out,
             cost_usd=self.cost_of(totals),
-            lookahead=self.config.lookahead,
+            lookahead=self.lookahead,
             wasted=totals.wasted,
             wasted_tokens_in=totals.wasted_tokens_in,
             wasted_tokens_out=totals.wasted_tokens_out,

@@ -55,9 +55,10 @@ class Budget:
     def spent(self) -> float:
         return self.pricing.cost(self.totals.tokens_in, self.totals.tokens_out)
 
-    def allows(self, in_flight: int) -> bool:
-        """Whether one more sample fits, counting those in flight at their worst."""
-        if self.spent() + (in_flight + 1) * self.worst_sample_usd > self.limit_usd:
+    def allows(self, in_flight: int, uncounted_usd: float = 0.0) -> bool:
+        """Whether one more sample fits, counting those in flight at their worst and replies back
+        but not counted yet (steps sampled ahead) at what they cost."""
+        if self.spent() + uncounted_usd + (in_flight + 1) * self.worst_sample_usd > self.limit_usd:
             self.hit = True
             return False
         return True

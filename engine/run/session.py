@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.models.factory import ServerOptions, rebuild_sampler
+from engine.models.factory import ServerOptions, is_simulated, rebuild_sampler
 from engine.models.pricing import Pricing
 from engine.models.sampler import Sampler
 from engine.models.urls import host_of
@@ -111,6 +111,8 @@ def resume_session(
     config = meta.run if k is None else meta.run.model_copy(update={"k": k})
     changes = {"budget_usd": budget_usd, "lookahead": lookahead, "concurrency": concurrency}
     config = config.model_copy(update={name: value for name, value in changes.items() if value is not None})
+    if config.concurrency is None and not is_simulated(meta.model):  # recorded before lookahead had a limit
+        config = config.model_copy(update={"concurrency": meta.sampler.get("concurrency", ServerOptions().concurrency)})
     if config.max_votes_per_step is not None and config.max_votes_per_step < config.k:
         raise RecordingError(f"k = {config.k} needs a vote cap of at least k (the recording's is {config.max_votes_per_step})")
     if config.budget_usd is not None and meta.pricing is None:

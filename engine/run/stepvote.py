@@ -63,11 +63,14 @@ class StepVote:
         return task
 
     def arrive(self, task: asyncio.Task[Completion]) -> None:
-        """Take a finished request's reply; a request that failed is the model's fault."""
+        """Take a finished request's reply; a request that failed is the model's fault, unless
+        the step was decided without it (then nobody needs it)."""
         index, temperature = self.pending.pop(task)
         try:
             completion = task.result()
         except Exception as exc:
+            if self.finished is not None:
+                return
             raise SamplerFailed(f"step {self.step}") from exc
         self.arrived[index] = (temperature, completion)
 

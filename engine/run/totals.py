@@ -60,7 +60,8 @@ class Totals:
     """Valid votes that went to their step's winner: the forecast's estimate of p."""
     wasted: int = 0
     """Samples asked for steps ahead on a predicted state that the votes then did not give
-    (lookahead): thrown away unjudged. Their tokens are in ``tokens_in`` and ``tokens_out`` too."""
+    (lookahead): thrown away, never counted as votes or red flags. Their tokens are in
+    ``tokens_in`` and ``tokens_out`` too."""
     wasted_tokens_in: int = 0
     wasted_tokens_out: int = 0
 
@@ -119,11 +120,15 @@ class Totals:
             if self.first_error_step is None:
                 self.first_error_step = step
 
-    def count_waste(self, samples: int, tokens_in: int, tokens_out: int) -> None:
-        """Count samples thrown away with a wrong prediction, and what they cost."""
-        self.wasted += samples
-        self.wasted_tokens_in += tokens_in
-        self.wasted_tokens_out += tokens_out
+    def count_discarded(self, samples: int, tokens_in: int, tokens_out: int, wasted: bool) -> None:
+        """Count samples asked for steps ahead and thrown away, and what came back of them: as
+        wasted after a wrong prediction, as cancelled when the run ended with them in flight."""
+        if wasted:
+            self.wasted += samples
+            self.wasted_tokens_in += tokens_in
+            self.wasted_tokens_out += tokens_out
+        else:
+            self.cancelled += samples
         self.tokens_in += tokens_in
         self.tokens_out += tokens_out
 

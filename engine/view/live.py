@@ -164,7 +164,7 @@ class LiveView:
             speed=control.samples_per_second if control is not None else None,
             detail=self._detail,
             forecast=runner.forecast(totals, elapsed, done_here),
-            lookahead=runner.config.lookahead,
+            lookahead=runner.lookahead,
             ahead=runner.pipeline_depth if status == "running" else 0,
             **totals_fields(totals),  # type: ignore[arg-type]
         )

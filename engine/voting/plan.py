@@ -89,13 +89,14 @@ def wall_clock(pace: Pace, steps: int, k: int, samples_per_step: float) -> tuple
     """Projected seconds for ``steps`` steps one at a time, and with ``pace.lookahead``.
 
     One step at a time, a step takes a round trip for each round of votes (about
-    ``samples_per_step / k`` rounds, the first round asking k at once). With lookahead, up to
+    ``samples_per_step / k`` rounds, the first round asking k at once, or as many as
+    ``concurrency`` allows). With lookahead, up to
     ``min(concurrency, (lookahead + 1) * k)`` requests are in flight all the time, so the run
     goes at that many requests a latency. Either way ``rpm`` caps requests a second at rpm / 60.
     A bound for a well-behaved server, not a promise: a slow or rate-limiting one takes longer.
     """
     request_s = 60.0 / pace.rpm if pace.rpm else 0.0
-    rounds = max(1.0, samples_per_step / k)
+    rounds = max(1.0, samples_per_step / min(k, pace.concurrency))
     alone = steps * max(rounds * pace.latency_s, samples_per_step * request_s)
     if not pace.lookahead:
         return alone, None
