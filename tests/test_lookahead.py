@@ -20,6 +20,7 @@ from engine.run.config import RunConfig
 from engine.run.control import RunControl
 from engine.run.session import new_session
 from engine.task.hanoi import total_steps
+from tests.test_recording import durable_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Three hard steps where the wrong answer (one, the same each time) wins often: wrong decisions,
@@ -174,17 +175,6 @@ def test_lookahead_at_a_pace_and_step_by_step_decides_as_at_full_speed(tmp_path)
             assert (x.answer, _votes(x)) == (y.answer, _votes(y)) == (z.answer, _votes(z)), x.step
 
 
-def _durable_steps(path):
-    import contextlib
-    import sqlite3
-
-    try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
-            return connection.execute("SELECT COALESCE(MAX(last_step), 0) FROM blocks").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 def test_kill_9_with_lookahead_then_resume_loses_no_decided_step(tmp_path):
     """Killed once 1,000 steps are durable, resumed with lookahead: every step once, each decided
     as a run that was never killed decides it."""
@@ -194,7 +184,7 @@ def test_kill_9_with_lookahead_then_resume_loses_no_decided_step(tmp_path):
     process = subprocess.Popen([*command, "--record", str(path)], cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while _durable_steps(path) < 1_000 and process.poll() is None and time.monotonic() < deadline:
+    while durable_steps(path) < 1_000 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()

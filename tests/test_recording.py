@@ -191,7 +191,7 @@ def _step_lines(path):
     return buffer.getvalue().splitlines()
 
 
-def _durable_steps(path):
+def durable_steps(path):
     """The last step committed to a recording being written (0 before the first commit)."""
     try:
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
@@ -209,7 +209,7 @@ def test_kill_9_then_resume_keeps_every_step_exactly_once(tmp_path):
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while _durable_steps(path) < 8_000 and process.poll() is None and time.monotonic() < deadline:
+    while durable_steps(path) < 8_000 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()

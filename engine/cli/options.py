@@ -110,15 +110,20 @@ SERVER_ONLY = ("base_url", "api_key_env", "rpm", "tpm", "timeout", "retries", "n
 """Server options that mean nothing to the simulated model (--concurrency bounds its lookahead)."""
 
 
+def given_options(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
+    """The flags among ``names`` (argparse's attribute names) that the command line gave."""
+    return [f"--{name.replace('_', '-')}" for name in names if vars(args).get(name) is not None]
+
+
 def sampler_and_prices(args: argparse.Namespace) -> tuple[Sampler, Pricing | None]:
     """The sampler the options name, with its prices."""
     if is_simulated(args.model):
-        served = [f"--{option.replace('_', '-')}" for option in SERVER_ONLY if vars(args).get(option) is not None]
+        served = given_options(args, SERVER_ONLY)
         if served:
             raise UsageError(f"{', '.join(served)}: for a served model only (this run uses --model {args.model})")
         sampler = make_sampler(args.model, sim=sim_config(args))
     else:
-        given = [f"--{option.replace('_', '-')}" for option in SIM_OPTIONS if getattr(args, option) is not None]
+        given = given_options(args, SIM_OPTIONS)
         if given:
             raise UsageError(f"{', '.join(given)} only apply to the simulated model (--model sim)")
         sampler = make_sampler(args.model, server=server_options(args))

@@ -21,7 +21,7 @@ from engine.cli.args import (
     bounded_float,
     bounded_int,
 )
-from engine.cli.options import note, prices, prompt_template
+from engine.cli.options import given_options, note, prices, prompt_template
 from engine.cli.output import long_duration, usd
 from engine.models.factory import ServerOptions
 from engine.run.config import MAX_LOOKAHEAD
@@ -119,7 +119,7 @@ def plan(args: argparse.Namespace) -> int:
 def pace_of(args: argparse.Namespace) -> Pace | None:
     """The wall-clock options, when --latency asks for a projection."""
     if args.latency is None:
-        given = [f"--{name}" for name in ("concurrency", "rpm", "lookahead") if getattr(args, name) is not None]
+        given = given_options(args, ("concurrency", "rpm", "lookahead"))
         if given:
             raise UsageError(f"{', '.join(given)}: give --latency too (these shape the wall-clock projection)")
         return None

@@ -175,7 +175,8 @@ class Recorder:
             self._undecided_step(event)  # type: ignore[arg-type]
         elif kind is SamplesDiscarded:
             with self._lock:
-                self._block.totals.count_discarded(*event[1:])  # type: ignore[arg-type]
+                self._block.totals.count_discarded(event.samples, event.tokens_in,  # type: ignore[union-attr]
+                                                   event.tokens_out, event.wasted)  # type: ignore[union-attr]
         elif kind is RunFinished:
             summary = event.summary  # type: ignore[union-attr]
             self.meta.last_stop, self.meta.last_message = summary.stopped, summary.message

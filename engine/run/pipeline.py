@@ -33,14 +33,13 @@ from engine.run.events import SamplesDiscarded
 from engine.run.judge import Judge
 from engine.run.listeners import Listeners, emit
 from engine.run.rules import Rules
-from engine.run.sampling import BUDGET_GRACE_S, Budget, Undecided, wind_down
+from engine.run.sampling import BUDGET_GRACE_S, Budget, Undecided, settle, wind_down
 from engine.run.stepvote import StepVote
+from engine.run.summary import Ending
 from engine.task.hanoi import Move, State, apply_move, is_legal, strategy_move, total_steps
 from engine.task.parser import Answer, Parsed
 from engine.task.prompt import Message, PromptBuilder
 from engine.voting.tally import VoteTally
-
-Ending = tuple[str, str, object]
 
 
 class Host(Protocol):
@@ -275,15 +274,8 @@ class Pipeline:
     def _forget_finished(self) -> None:
         """Let go of cancelled requests that have ended (a long run cancels hundreds of thousands),
         taking the outcome of any that failed, so that asyncio logs nothing about it."""
-        if len(self.cancelled) <= 256:
-            return
-        running = []
-        for task in self.cancelled:
-            if not task.done():
-                running.append(task)
-            elif not task.cancelled():
-                task.exception()
-        self.cancelled = running
+        if len(self.cancelled) > 256:
+            self.cancelled = settle(self.cancelled)
 
     async def _wait(self) -> Ending | None:
         """Wait for a reply (or a stop, or the end of the budget's grace for the oldest step)."""

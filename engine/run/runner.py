@@ -30,7 +30,7 @@ from engine.run.listeners import Listeners, emit
 from engine.run.pipeline import Pipeline
 from engine.run.rules import Rules
 from engine.run.sampling import Budget, Undecided, vote_now, vote_waiting
-from engine.run.summary import RunSummary, UndecidedStep, explain_undecided, format_answer_short
+from engine.run.summary import Ending, RunSummary, UndecidedStep, explain_undecided, format_answer_short
 from engine.run.totals import Totals
 from engine.task.hanoi import (
     Move,
@@ -52,7 +52,6 @@ FORECAST_MARKS = (0.01, 0.10, 0.25, 0.50, 0.75)
 CLOSE_TIMEOUT_S = 0.5
 """How long the sampler may take to close its connections at the end of a run."""
 
-Ending = tuple[StopReason, str, UndecidedStep | None]
 
 
 class Runner:

@@ -168,6 +168,16 @@ async def wind_down(tasks: list[asyncio.Task[Completion]]) -> None:
     """Give cancelled requests a moment to end, and collect what they raised (nothing is lost)."""
     if tasks:
         await asyncio.wait(tasks, timeout=CANCEL_WAIT_S)
-        for task in tasks:
-            if task.done() and not task.cancelled():
-                task.exception()
+        settle(tasks)
+
+
+def settle(tasks: list[asyncio.Task[Completion]]) -> list[asyncio.Task[Completion]]:
+    """Collect what ended requests raised, so that asyncio logs nothing about them; returns the
+    requests still running."""
+    running = []
+    for task in tasks:
+        if not task.done():
+            running.append(task)
+        elif not task.cancelled():
+            task.exception()
+    return running

@@ -77,6 +77,10 @@ class RunSummary(BaseModel):
     """Where the traceback of a failure that is a bug was written, when there was one."""
 
 
+Ending = tuple[StopReason, str, UndecidedStep | None]
+"""How a run ended: its stop reason, its message, and the undecided step when there was one."""
+
+
 def format_answer_short(answer: tuple[Move, State]) -> str:
     """``[1, 0, 2] | [[..], [..], [..]]``: a candidate on one line."""
     return f"{format_move(answer[0])} | {format_state(answer[1])}"
