@@ -5,8 +5,11 @@ Update on purpose with ``pytest tests/test_snapshots.py --snapshot-update`` and 
 
 import pytest
 
-from tests.tui_helpers import board, make_live, make_replay, steps_done, wait_until
+from engine.task.parser import RedFlag
+from engine.view.snapshot import SampleOutcome
+from tests.tui_helpers import StillBoard, answers, board, make_live, make_replay, race_snapshot, steps_done, wait_until
 from themes import THEMES
+from tui.app import MakerApp
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
@@ -81,3 +84,47 @@ class TestPlots:
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+HARD_STEP = "R A R B x A R A C R D y A R R A B R z A R A R R".split()
+"""A hard step: the right answer (R) and four wrong ones (A to D) with three red flags (x, y, z)
+between them. The lead never reaches k = 3 until the last sample."""
+FLAGS = {"x": RedFlag.NO_MOVE, "y": RedFlag.BAD_STATE, "z": RedFlag.TOO_LONG}
+
+
+def outcomes(script: list[str], cancelled: int = 0, step: int = 100) -> list[SampleOutcome]:
+    """Samples in arrival order: the first at temperature 0, the rest at 0.1, then the cancelled."""
+    right, *wrong = answers(step)
+    named = {"R": right, **dict(zip("ABCD", wrong, strict=True))}
+    samples: list[SampleOutcome] = []
+    for number, name in enumerate(script):
+        temperature = 0.0 if number == 0 else 0.1
+        samples.append((temperature, None, FLAGS[name], False) if name in FLAGS else
+                       (temperature, named[name], None, False))
+    return samples + [(0.1, None, None, True)] * cancelled
+
+
+RACES = {
+    "unanimous": (outcomes(["R", "R", "R"]), True),
+    "disagreement": (outcomes(["R", "A", "R", "z", "R", "R"], cancelled=2), True),
+    "hard_step": (outcomes(HARD_STEP[:-1]), False),
+    "decided": (outcomes(HARD_STEP, cancelled=1), True),
+}
+
+
+class TestRace:
+    """The race of one step, drawn on the whole board from a snapshot made by the engine's tally."""
+
+    @pytest.mark.parametrize("size", SIZES)
+    @pytest.mark.parametrize("race", RACES)
+    def test_race(self, snap_compare, race, size):
+        samples, decided = RACES[race]
+        snapshot = race_snapshot(100, samples, decided=decided)
+        assert snapshot.step_decided == decided and (snapshot.leader_margin >= 3) == decided
+        app = MakerApp(lambda: StillBoard(snapshot))
+        assert snap_compare(app, terminal_size=SIZES[size])
+
+    def test_hard_step_decided_on_stage(self, snap_compare):
+        samples, _ = RACES["decided"]
+        app = MakerApp(lambda: StillBoard(race_snapshot(100, samples, decided=True)), theme="stage")
+        assert snap_compare(app, terminal_size=(120, 40))

@@ -1,11 +1,13 @@
 """Functional tests of the TUI through Textual's Pilot: controls, replay seeking, a clean quit."""
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
 
 from textual.geometry import Region
+from textual.strip import Strip
 
 from engine.models.sim import SimConfig
 from engine.recording.reader import Recording
@@ -14,6 +16,7 @@ from tui.screens.live import LiveScreen
 from tui.screens.replay import ReplayScreen
 from tui.widgets.cost import CostFigures
 from tui.widgets.format import count
+from tui.widgets.race import letter
 from tui.widgets.status import StatusLine
 from tui.widgets.tally import TallyPane
 from tui.widgets.towers import Towers
@@ -94,9 +97,9 @@ async def test_paused_with_steps_ahead_the_tally_shows_the_oldest_step():
         await pilot.press("q")
 
 
-async def draw_samples(pilot, screen, count):
+async def draw_samples(pilot, screen, count, already=0):
     """Press s ``count`` times, each time waiting for the sample to reach the screen's snapshot."""
-    for drawn in range(1, count + 1):
+    for drawn in range(already + 1, already + count + 1):
         await pilot.press("s")
         await wait_until(lambda drawn=drawn: len(screen.live.snapshot().samples) == drawn and screen.control.parked)
 
@@ -219,26 +222,70 @@ async def test_the_command_palette_lists_the_screens_actions():
         await pilot.press("q")
 
 
-async def test_the_tally_pane_names_every_sample():
+LANE = re.compile(r"^\s*(?P<name>[A-Z])\s+(?P<votes>\d+) ▕(?P<chips>[^┃]*)┃")
+
+
+def race_lanes(pane: TallyPane) -> tuple[dict[str, tuple[list[str], int]], list[Strip]]:
+    """Each lane's chip labels and the cell its finish line is in, counted from the lane's start;
+    and the pane's lines as drawn."""
+    strips = pane.render_lines(Region(0, 0, pane.size.width, pane.size.height))
+    lanes = {}
+    for strip in strips:
+        text = strip.text
+        match = LANE.match(text)
+        if match:
+            assert int(match["votes"]) == len(match["chips"].split())
+            lanes[match["name"]] = (match["chips"].split(), text.index("┃") - text.index("▕") - 1)
+    return lanes, strips
+
+
+async def test_each_sample_moves_its_own_lane_and_the_finish_line_stands_k_beyond_the_runner_up():
+    """Seed 5 answers A (at T0), B, A, a reply cut at the limit, B, ...: press s until the step is
+    decided, and after each sample check every lane against the samples so far."""
     app, session = make_live(disks=6, seed=5)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = board(app)
-        await draw_samples(pilot, screen, 5)
-        screen.tick()
-        await pilot.pause()
-        tally = app.screen.query_one(TallyPane)
-        lines = tally.render_lines(Region(0, 0, tally.size.width, tally.size.height))
-        text = "\n".join(line.text for line in lines)
-        assert "flag:too_long" in text and "1:T0 A" in text and "lead 0 of k=3" in text
-        assert "A  2" in text and "B  2" in text
+        chip = 4  # at 120x40 a chip shows its temperature in three cells, then a gap
+        seen: dict[str, list[str]] = {}
+        for drawn in range(1, 40):
+            await draw_samples(pilot, screen, 1, already=drawn - 1)
+            screen.tick()
+            await pilot.pause()
+            snapshot = screen.snapshot
+            lanes, strips = race_lanes(app.screen.query_one(TallyPane))
+            newest = snapshot.samples[-1]
+            expected = {letter(i): [f"{s.temperature:g}" for s in snapshot.samples if s.candidate == i]
+                        for i in range(len(snapshot.candidates))}
+            assert {name: chips for name, (chips, _) in lanes.items()} == expected
+            if newest.candidate is not None:  # the sample's own lane grew by one chip; no other moved
+                grown = letter(newest.candidate)
+                assert lanes[grown][0] == seen.get(grown, []) + [f"{newest.temperature:g}"]
+                assert all(expected[name] == seen[name] for name in seen if name != grown)
+                underlined = [seg.text.strip() for strip in strips for seg in strip
+                              if seg.style is not None and seg.style.underline and seg.text.strip()]
+                assert underlined == [f"{newest.temperature:g}"], underlined  # the newest chip, marked
+            else:
+                assert newest.red_flag is not None and f" {newest.red_flag.value} " in "".join(s.text for s in strips)
+                assert {name: chips for name, (chips, _) in lanes.items()} == seen
+            seen = {name: chips for name, (chips, _) in lanes.items()}
+            votes = sorted((c.votes for c in snapshot.candidates), reverse=True) + [0]
+            if snapshot.step_decided:
+                assert votes[0] - votes[1] == 3
+                assert all(finish == chip * votes[0] for _, finish in lanes.values())
+                break
+            for _, finish in lanes.values():
+                assert finish == chip * (votes[1] + 3), (votes, finish)
+        else:
+            raise AssertionError("the step was never decided")
+        assert drawn >= 6 and screen.snapshot.step == 1
         await pilot.press("q")
 
 
 def _colours(widget):
-    """The foreground colours a widget draws with, as hex."""
+    """The colours a widget draws with, foreground and background, as hex."""
     lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
-    return {segment.style.color.triplet.hex for line in lines for segment in line
-            if segment.style is not None and segment.style.color is not None and segment.style.color.triplet}
+    return {colour.triplet.hex for line in lines for segment in line if segment.style is not None
+            for colour in (segment.style.color, segment.style.bgcolor) if colour is not None and colour.triplet}
 
 
 async def test_a_theme_change_reaches_every_pane_of_a_paused_replay():
@@ -256,4 +303,62 @@ async def test_a_theme_change_reaches_every_pane_of_a_paused_replay():
         for name in panes:
             assert after[name] != before[name], name
         assert "#00ff66" in after["tally"]  # stage's success colour marks the decided step and its leader
+        await pilot.press("q")
+
+
+def test_resume_opens_the_live_screen_and_appends_to_the_recording(tmp_path, monkeypatch, capsys):
+    """A run stopped after five steps, then ``maker resume FILE --paused`` as a user types it: the
+    live screen opens on step 6, three presses of n decide three more steps into the same file."""
+    from tui import cli
+    from tui.app import MakerApp
+
+    record = tmp_path / "stopped.maker"
+    app, session = make_live(disks=7, record=record)
+
+    async def five_steps(pilot):
+        for expected in range(1, 6):
+            await pilot.press("n")
+            await wait_until(lambda expected=expected: steps_done(session) == expected and session.control.parked)
+        await pilot.press("q")
+
+    app.run(headless=True, size=(80, 24), auto_pilot=five_steps)
+    session.close()
+    seen = {}
+
+    async def three_more(pilot):
+        screen = board(pilot.app)
+        assert isinstance(screen, LiveScreen) and screen.control.paused
+        resumed = screen.session
+        for expected in range(6, 9):
+            await pilot.press("n")
+            await wait_until(lambda expected=expected: steps_done(resumed) == expected and resumed.control.parked)
+        screen.refresh_now()
+        seen["step"], seen["status"] = screen.snapshot.step, screen.snapshot.status
+        await pilot.press("q")
+
+    run = MakerApp.run
+    monkeypatch.setattr(MakerApp, "run", lambda self: run(self, headless=True, size=(80, 24), auto_pilot=three_more))
+    assert cli.main(["resume", str(record), "--paused"]) == 0
+    assert seen == {"step": 8, "status": "paused"}
+    out = capsys.readouterr().out
+    assert f"continue with: maker resume {record}" in out
+    with Recording.open(record) as recording:
+        assert len(recording) == 8 and [step.step for step in recording] == list(range(1, 9))
+        assert all(step.correct for step in recording)
+
+
+async def test_ctrl_s_saves_the_screen_in_the_working_directory_and_says_where(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app, _, _ = make_replay()
+    async with app.run_test(size=(80, 24)) as pilot:
+        board(app).seek(100)
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+s")  # a second picture in the same second gets a name of its own
+        await pilot.pause()
+        saved = sorted(tmp_path.glob("maker-*.svg"))
+        assert len(saved) == 2
+        assert all("Step 100" in path.read_text().replace("&#160;", " ") for path in saved)
+        messages = [str(notification.message) for notification in app._notifications]
+        assert [f"saved {path}" for path in saved] == sorted(messages)
         await pilot.press("q")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from engine.run.session import Session
 from engine.view.live import LiveView
@@ -31,6 +33,7 @@ class MakerApp(App[None]):
         Binding("t", "change_theme", "Theme"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+s", "save_screen", "Save SVG", show=False),
     ]
 
     def __init__(self, make_screen: Callable[[], BoardScreen], theme: str | None = None) -> None:
@@ -49,6 +52,32 @@ class MakerApp(App[None]):
             else:
                 self.notify(f"no theme {requested!r}; using {self.theme}", severity="warning", timeout=6)
         self.push_screen(self._make_screen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own commands, but a screenshot goes where ``ctrl+s`` puts it (Textual's goes
+        to the downloads folder, where someone at a projector will not look for it)."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":
+                yield SystemCommand("Screenshot", "Save the screen as an SVG in the working directory (ctrl+s)",
+                                    self.action_save_screen)
+            else:
+                yield command
+
+    def action_save_screen(self) -> None:
+        """Save the screen as it is now as an SVG in the working directory, and say where."""
+        folder = Path.cwd()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = folder / f"maker-{stamp}.svg"
+        copy = 1
+        while path.exists():
+            copy += 1
+            path = folder / f"maker-{stamp}-{copy}.svg"
+        try:
+            self.save_screenshot(filename=path.name, path=str(folder))
+        except OSError as exc:
+            self.notify(f"could not save the screen: {exc.strerror or exc}", severity="error", timeout=8)
+            return
+        self.notify(f"saved {path}", title="Screen saved", timeout=8)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -15,13 +15,13 @@ from typing import Any
 from engine.cli.args import EXIT_OK, EXIT_USAGE
 from engine.cli.main import build_parser, dispatch, run_guarded
 from engine.cli.options import formula_votes, run_config, sampler_and_prices
-from engine.cli.solve import exit_status
+from engine.cli.solve import exit_status, resumed_session
 from engine.models.factory import is_simulated
 from engine.models.sampler import ModelError
 from engine.paths import recordings_dir
 from engine.recording.format import SUFFIX
 from engine.recording.reader import Recording
-from engine.run.session import new_session
+from engine.run.session import Session, new_session
 
 DEMO_RECORDING = Path(__file__).resolve().parent.parent / "recordings" / "demo-10.maker"
 FIRST_LOOK = ["solve", "--disks", "8", "--error-rate", "0.03"]
@@ -51,8 +51,9 @@ def _add_view_options(parser: argparse.ArgumentParser, speed: str) -> None:
 
 def extend(commands: Any, solve: argparse.ArgumentParser) -> None:
     """Add the TUI's options and commands to the headless parser."""
-    _add_view_options(solve, "10")
-    solve.add_argument("--paused", action="store_true", help="open paused (space resumes, n steps)")
+    for live in (solve, commands.choices["resume"]):
+        _add_view_options(live, "10")
+        live.add_argument("--paused", action="store_true", help="open paused (space resumes, n steps)")
     replay = commands.add_parser("replay", help="play a recording in the TUI",
                                  description="Play a recording back through the live panes, without any API call.")
     replay.add_argument("file", type=Path, metavar="FILE", help="the recording")
@@ -67,8 +68,6 @@ def extend(commands: Any, solve: argparse.ArgumentParser) -> None:
 
 
 def solve_in_tui(args: argparse.Namespace) -> int:
-    from tui.app import live_app
-
     config = run_config(args)
     sampler, pricing = sampler_and_prices(args)
     if args.record is None and not is_simulated(args.model):
@@ -78,15 +77,31 @@ def solve_in_tui(args: argparse.Namespace) -> int:
         safe_model = "".join(c if c.isalnum() or c in "-." else "_" for c in args.model)
         args.record = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_model}-{args.disks}d{SUFFIX}"
     session = new_session(config, sampler, pricing, record=args.record, keep_text=args.keep_text)
+    return run_live(session, args, args.record, expected_votes=formula_votes(args))
+
+
+def resume_in_tui(args: argparse.Namespace) -> int:
+    """``maker resume FILE``: the recorded run goes on on the live screen, appending to its file."""
+    return run_live(resumed_session(args), args, args.file)
+
+
+def run_live(session: Session, args: argparse.Namespace, record: Path | None,
+             expected_votes: float | None = None) -> int:
+    """Open the live screen on ``session`` at the pace asked for; after it, say where the samples
+    went and exit as a headless run of the same end would."""
+    from tui.app import live_app
+
     session.control.set_pace(args.speed)
     if args.paused:
         session.control.pause()
-    app = live_app(session, expected_votes=formula_votes(args), theme=args.theme)
+    app = live_app(session, expected_votes=expected_votes, theme=args.theme)
     app.run()
     session.close()
-    if args.record is not None:
-        print(f"recorded to {args.record}; replay it with: maker replay {args.record}")
     summary = session.summary
+    if record is not None:
+        unfinished = summary is None or summary.steps < summary.total_steps
+        again = f"; continue with: maker resume {record}" if unfinished else ""
+        print(f"recorded to {record}; replay it with: maker replay {record}{again}")
     failure = session.runner.failure
     if isinstance(failure, ModelError) and failure.usage:
         print(f"maker: error: {failure}", file=sys.stderr)
@@ -117,8 +132,8 @@ def replay_in_tui(args: argparse.Namespace, demo: bool = False) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "solve" and not args.headless:
-        return solve_in_tui(args)
+    if args.command in ("solve", "resume") and not (args.headless or args.json):
+        return solve_in_tui(args) if args.command == "solve" else resume_in_tui(args)
     if args.command == "replay":
         return replay_in_tui(args)
     if args.command == "demo":

@@ -44,7 +44,8 @@ def add_parsers(commands: Any) -> argparse.ArgumentParser:
         "first-to-ahead-by-k voting, red flags, and an audit of every decided step.",
     )
     solve.add_argument("--headless", action="store_true", help="run without the TUI, with a progress bar on a terminal")
-    solve.add_argument("--json", action="store_true", help="print one JSON summary on stdout at the end (headless)")
+    solve.add_argument("--json", action="store_true",
+                       help="print one JSON summary on stdout at the end (implies --headless)")
     add_run_options(solve)
     add_record_options(solve)
     resume = commands.add_parser(
@@ -53,6 +54,8 @@ def add_parsers(commands: Any) -> argparse.ArgumentParser:
         "appending to the same file. The whole file is checked first; a damaged one is left as it is.",
     )
     resume.add_argument("file", type=Path, metavar="FILE", help="the recording")
+    resume.add_argument("--headless", action="store_true",
+                        help="run without the TUI, with a progress bar on a terminal (--json implies it)")
     resume.add_argument("--k", type=bounded_int(1), default=None, metavar="K", help="go on with another k")
     resume.add_argument("--budget-usd", type=bounded_float(0, 1e9, open_low=True), default=None, metavar="USD",
                         help="a new budget for the whole run (the recorded one otherwise)")
@@ -70,11 +73,15 @@ def solve_headless(args: argparse.Namespace) -> int:
     return run_session_headless(session, args.json, expected=formula_votes(args), record=args.record)
 
 
+def resumed_session(args: argparse.Namespace) -> Session:
+    """The session ``maker resume`` continues, headless or in the TUI."""
+    return resume_session(args.file, k=args.k, budget_usd=args.budget_usd, server=server_options(args),
+                          lookahead=args.lookahead, concurrency=args.concurrency)
+
+
 def resume_headless(args: argparse.Namespace) -> int:
     """Continue a recording without the TUI."""
-    session = resume_session(args.file, k=args.k, budget_usd=args.budget_usd, server=server_options(args),
-                             lookahead=args.lookahead, concurrency=args.concurrency)
-    return run_session_headless(session, args.json, record=args.file)
+    return run_session_headless(resumed_session(args), args.json, record=args.file)
 
 
 def run_session_headless(session: Session, as_json: bool, expected: float | None = None, record: Path | None = None) -> int:

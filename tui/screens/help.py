@@ -24,10 +24,16 @@ leads every other answer by **k** votes wins. Replies that are malformed or too 
 - **Towers**: the three pegs with the disks drawn to scale. The disk that moved last is
   highlighted and its pegs are marked *from* and *to*. The towers always show the voted state:
   what the next agent is shown, right or wrong.
-- **Vote tally**: the step being decided. Each distinct answer (A, B, ...) with its move, a short
-  form of its next state and its votes; the leader's lead against k. Below, every sample in the
-  order it arrived, with its temperature: a vote for A, B, ..., a red flag with its reason, or a
-  sample cancelled because the step was already decided.
+- **Vote tally**: the step being decided, as a race. Each distinct answer (A, B, ...) has a lane;
+  each valid vote for it is a chip in its lane, in the order it arrived, marked with the
+  temperature it was sampled at (the newest underlined). The leader wins when its lane reaches the
+  finish line ┃, which stands k votes beyond the runner-up, so it moves on whenever the runner-up
+  gains; the lead meter above shows the lead against k. Under each lane, the move in words and as
+  the model wrote it, and the state it claims comes next, drawn in the towers' colours (● marks
+  the disk it moved). Red-flagged samples run in a red lane with their reasons; samples cancelled
+  because the step was already decided, in a grey one. A decided step shows its winner and margin
+  until the next step begins. At full speed, where votes go by too fast to show, the pane counts
+  the steps by the votes each took.
 - **Progress**: steps decided of all steps, the ETA, **audit errors** (steps whose decided move or
   state the simulator finds wrong; red when any) and steps that needed more than k votes.
 - **Cost**: tokens in and out, dollars (unknown for a model without a price), mean valid votes per
@@ -49,6 +55,7 @@ leads every other answer by **k** votes wins. Replies that are malformed or too 
 | + / - | + / - | faster / slower |
 | t | t | pick a theme |
 | ctrl+p | ctrl+p | every action, searchable |
+| ctrl+s | ctrl+s | save the screen as an SVG in the working directory |
 | ? | ? | this help |
 | q | q | quit |
 """

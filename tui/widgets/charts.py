@@ -27,7 +27,7 @@ class BarChart(Widget):
     COMPONENT_CLASSES = {"bar-chart--bar", "bar-chart--label"}
     DEFAULT_CSS = """
     BarChart { height: 1fr; padding: 0 1; }
-    BarChart > .bar-chart--bar { color: $accent; }
+    BarChart > .bar-chart--bar { background: $accent; }
     BarChart > .bar-chart--label { color: $text-muted; }
     """
 
@@ -57,6 +57,8 @@ class BarChart(Widget):
                 out.append("\n")
             length = round(room * scale(value)) if top else 0
             out.append(label.rjust(label_width) + " ", style=self.get_component_rich_style("bar-chart--label"))
-            out.append("█" * max(length, 1 if value else 0), style=self.get_component_rich_style("bar-chart--bar"))
+            # Coloured blank cells rather than a run of block glyphs: an SVG of the screen places
+            # each cell's background exactly, while a glyph run's width depends on the font.
+            out.append(" " * max(length, 1 if value else 0), style=self.get_component_rich_style("bar-chart--bar"))
             out.append(f" {value:,}")
         return out

@@ -8,7 +8,7 @@ from textual.widgets import Sparkline
 
 from engine.view.snapshot import Snapshot
 from tui.widgets.figures import Figures, Row
-from tui.widgets.format import count, usd
+from tui.widgets.format import compact, count, usd
 
 
 class CostFigures(Figures):
@@ -21,8 +21,8 @@ class CostFigures(Figures):
     def rows_of(self, snapshot: Snapshot) -> list[Row]:
         formula = "n/a" if snapshot.expected_votes is None else f"{snapshot.expected_votes:.3f}"
         rows = [
-            Row("tokens in", count(snapshot.tokens_in)),
-            Row("tokens out", count(snapshot.tokens_out)),
+            Row("tokens in", count(snapshot.tokens_in), short=compact(snapshot.tokens_in)),
+            Row("tokens out", count(snapshot.tokens_out), short=compact(snapshot.tokens_out)),
             Row("cost", usd(snapshot.cost_usd)),
             Row("votes/step", f"{snapshot.samples_per_step:.3f}"),
             Row("formula", formula),
@@ -38,9 +38,8 @@ class Cost(Vertical):
     sparkline (spikes are hard steps)."""
 
     DEFAULT_CSS = """
-    Cost { height: auto; padding: 0 1; }
-    Cost > Sparkline { height: 1; }
-    .-tall Cost > Sparkline { height: 3; }
+    Cost { padding: 0 1; }
+    Cost > Sparkline { height: 1fr; min-height: 1; }
     """
 
     def compose(self) -> ComposeResult:

@@ -13,11 +13,17 @@ from tui.widgets.format import label_rows
 
 
 class Row(NamedTuple):
-    """One figure: its label, its value, and how the value stands out (``""`` plain, ``"alert"``)."""
+    """One figure: its label, its value, and how the value stands out (``""`` plain, ``"alert"``);
+    ``short`` is the value written shorter, for a pane too narrow for the whole of it."""
 
     label: str
     value: str
     mark: str = ""
+    short: str = ""
+
+    def fitted(self, width: int) -> str:
+        """The value, or its short form when the row would not fit in ``width`` cells."""
+        return self.short if self.short and len(self.label) + 1 + len(self.value) > width else self.value
 
 
 class Figures(Widget):
@@ -41,8 +47,10 @@ class Figures(Widget):
 
     def render(self) -> Text:
         style = self.get_component_rich_style
+        width = self.content_size.width
         return label_rows(
-            [(row.label, Text(row.value, style=style(f"figures--{row.mark}") if row.mark else "")) for row in self.rows],
-            self.content_size.width,
+            [(row.label, Text(row.fitted(width), style=style(f"figures--{row.mark}") if row.mark else ""))
+             for row in self.rows],
+            width,
             label_style=style("figures--label"),
         )

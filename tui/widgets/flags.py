@@ -31,7 +31,7 @@ class RedFlags(Widget):
 
     COMPONENT_CLASSES = {"flags--some", "flags--none"}
     DEFAULT_CSS = """
-    RedFlags { height: 7; padding: 0 1; }
+    RedFlags { padding: 0 1; }
     RedFlags > .flags--some { text-style: bold; }
     RedFlags > .flags--none { color: $text-muted; }
     """
@@ -57,14 +57,16 @@ class RedFlags(Widget):
         judged = counts.votes + sum(counts.by_reason)
         some, none = self.get_component_rich_style("flags--some"), self.get_component_rich_style("flags--none")
         out = Text(no_wrap=True, overflow="ellipsis")
+        widest = max(len(reason.value) for reason in RedFlag) + 1 + len(f"{max(counts.by_reason):,}") + 7
+        rates = widest <= width  # a narrow pane shows the counts alone, all rows alike
         for reason, count in zip(RedFlag, counts.by_reason, strict=True):
             rate = f"{100 * count / judged:.2f}%" if judged else "-"
-            figures = f"{count:,} {rate:>6}"
+            figures = f"{count:,} {rate:>6}" if rates else f"{count:,}"
             style = some if count else none
             out.append(reason.value, style=style)
             out.append(" " * max(1, width - len(reason.value) - len(figures)))
             out.append(figures + "\n", style=style)
-        figures = f"{counts.cancelled:,}       "
+        figures = f"{counts.cancelled:,}" + " " * 7 * rates
         out.append("cancelled", style=none)
         out.append(" " * max(1, width - 9 - len(figures)))
         out.append(figures, style=none)

@@ -25,7 +25,7 @@ class ForecastPane(Figures):
     def rows_of(self, snapshot: Snapshot) -> list[Row]:
         forecast = snapshot.forecast
         if forecast is None or forecast.steps_done == 0:
-            return [Row("p", "after the first step")]
+            return [Row("p", "after step 1")]
         low, high = forecast.p_interval
         odds = forecast.p_zero_error_finish
         return [

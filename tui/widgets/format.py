@@ -37,6 +37,17 @@ def count(value: int) -> str:
     return f"{value / 1e6:.1f}M" if value >= 10_000_000 else f"{value:,}"
 
 
+def compact(value: int) -> str:
+    """A count in five cells or fewer, for a narrow pane: 1,234 / 43.9k / 262k / 7.6M."""
+    if value < 10_000:
+        return f"{value:,}"
+    for unit, size in (("k", 1e3), ("M", 1e6), ("G", 1e9)):
+        scaled = value / size
+        if scaled < 999.5:
+            return f"{scaled:.1f}{unit}" if scaled < 99.95 else f"{scaled:.0f}{unit}"
+    return f"{value / 1e12:.0f}T"
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "--"

@@ -12,7 +12,7 @@ from textual.widget import Widget
 
 from engine.view.snapshot import Snapshot
 from tui.widgets.figures import Figures, Row
-from tui.widgets.format import duration
+from tui.widgets.format import compact, duration
 
 
 class SeekBar(Widget):
@@ -57,7 +57,8 @@ class ProgressFigures(Figures):
 
     def rows_of(self, snapshot: Snapshot) -> list[Row]:
         return [
-            Row("steps", f"{snapshot.steps_done:,}/{snapshot.total_steps:,}"),
+            Row("steps", f"{snapshot.steps_done:,}/{snapshot.total_steps:,}",
+                short=f"{compact(snapshot.steps_done)}/{compact(snapshot.total_steps)}"),
             Row("done", f"{100 * snapshot.progress:.2f}%"),
             Row("ETA", duration(snapshot.eta_s) if snapshot.status == "running" else "--"),
             Row("audit errors", f"{snapshot.errors:,}", "alert" if snapshot.errors else ""),

@@ -1,55 +1,60 @@
-"""The vote tally of the step on screen: candidates, votes, margin, and every sample."""
+"""The vote tally pane: the race of the step on screen, or a summary of votes a step at full speed."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
 from rich.console import Group
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from engine.view.snapshot import CandidateView, SampleView, Snapshot
-from tui.widgets.format import move_text, short_state
+from engine.view.snapshot import Snapshot
+from tui.widgets.race import RaceStyles, RaceView, letter, race
+from tui.widgets.towers import disk_colours, moved_colour
+
+__all__ = ["TallyPane", "TallyView", "letter"]
+
+NEWEST = Style(bold=True, underline=True)
+"""The chip of the sample that arrived last: its lane's colours, bold and underlined."""
 
 
 class TallyView(NamedTuple):
-    """What the tally shows of a snapshot."""
+    """What the pane shows of a snapshot."""
 
-    step: int
-    step_decided: bool
-    candidates: tuple[CandidateView, ...]
-    samples: tuple[SampleView, ...]
-    k: int
+    race: RaceView
+    disks: int
     detail: bool
-    leader: int | None
-    leader_margin: int
+    steps_done: int
+    votes_histogram: tuple[tuple[int, int], ...]
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> TallyView:
-        return cls(snapshot.step, snapshot.step_decided, snapshot.candidates, snapshot.samples, snapshot.k,
-                   snapshot.detail, snapshot.leader, snapshot.leader_margin)
-
-
-def letter(index: int) -> str:
-    """A candidate's name: A to Z, then numbers."""
-    return chr(ord("A") + index) if index < 26 else str(index + 1)
+        view = RaceView(snapshot.step, snapshot.step_decided, snapshot.candidates, snapshot.samples, snapshot.k,
+                        snapshot.leader, snapshot.leader_margin)
+        # At full speed only the step count moves the summary; the histogram is the same object
+        # until a step decides, so equal views skip the redraw.
+        return cls(view, snapshot.disks, snapshot.detail, snapshot.steps_done, snapshot.votes_histogram)
 
 
 class TallyPane(Widget):
-    """Candidates of the current step with their votes and the leader's margin against k; then the
-    samples in arrival order with their temperature, red flags with their reason, cancellations."""
+    """The step being voted on as a race (see :mod:`tui.widgets.race`); at full speed, where steps
+    go by faster than votes can be shown, how many votes the steps so far took."""
 
-    COMPONENT_CLASSES = {"tally--leader", "tally--candidate", "tally--red-flag", "tally--cancelled", "tally--muted",
-                         "tally--ok"}
+    COMPONENT_CLASSES = {"race--title", "race--muted", "race--leader", "race--rival", "race--flag",
+                         "race--cancelled", "race--track", "race--finish", "race--won"}
     DEFAULT_CSS = """
     TallyPane { height: 1fr; padding: 0 1; }
-    TallyPane > .tally--leader { color: $success; text-style: bold; }
-    TallyPane > .tally--candidate { color: $foreground; }
-    TallyPane > .tally--red-flag { color: $error; }
-    TallyPane > .tally--cancelled { color: $text-muted; text-style: strike; }
-    TallyPane > .tally--muted { color: $text-muted; }
-    TallyPane > .tally--ok { color: $success; text-style: bold; }
+    TallyPane > .race--title { text-style: bold; }
+    TallyPane > .race--muted { color: $text-muted; }
+    TallyPane > .race--leader { color: $background; background: $success; text-style: bold; }
+    TallyPane > .race--rival { color: $background; background: $secondary; }
+    TallyPane > .race--flag { color: $background; background: $error; }
+    TallyPane > .race--cancelled { color: $text-muted; background: $panel; text-style: strike; }
+    TallyPane > .race--track { background: $panel-lighten-1; }
+    TallyPane > .race--finish { color: $warning; text-style: bold; }
+    TallyPane > .race--won { color: $background; background: $success; text-style: bold; }
     """
 
     view: reactive[TallyView | None] = reactive(None)
@@ -57,54 +62,54 @@ class TallyPane(Widget):
     def show(self, snapshot: Snapshot) -> None:
         self.view = TallyView.of(snapshot)
 
-    def render(self) -> Group:
-        return Group() if self.view is None else self._renderable(self.view)
-
-    def _renderable(self, snapshot: TallyView) -> Group:
+    def styles_for_race(self, disks: int) -> RaceStyles:
         style = self.get_component_rich_style
-        if not snapshot.detail:
-            return Group(
-                Text(f"Step {snapshot.step:,}  decided", style="bold"),
-                Text(""),
-                Text("Full speed: steps go by faster than a screen can show their votes. "
-                     "Slow down (-) or pause (space) to watch each vote arrive.", style=style("tally--muted")),
-            )
-        leader = snapshot.leader
-        margin = snapshot.leader_margin
-        title = Text(f"Step {snapshot.step:,}", style="bold")
-        if snapshot.step_decided:
-            title.append("  decided", style=style("tally--ok"))
-        elif snapshot.samples:
-            title.append("  voting", style=style("tally--muted"))
+        theme = self.app.current_theme
+        fills = tuple(Style(bgcolor=colour.rich_color) for colour in disk_colours(theme, disks))
+        moved = moved_colour(theme)
+        return RaceStyles(
+            title=style("race--title"), muted=style("race--muted"), leader=style("race--leader"),
+            rival=style("race--rival"), flag=style("race--flag"), cancelled=style("race--cancelled"), track=style("race--track"),
+            finish=style("race--finish"), won=style("race--won"), newest=NEWEST,
+            disks=fills, moved=Style(color=moved.get_contrast_text(1.0).rich_color, bgcolor=moved.rich_color, bold=True),
+        )
+
+    def render(self) -> Group:
+        view = self.view
+        if view is None:
+            return Group()
+        width, height = self.content_size
+        styles = self.styles_for_race(view.disks)
+        if not view.detail:
+            lines = [Text(f"{view.steps_done:,} steps decided", style=styles.title, no_wrap=True),
+                     Text("Full speed: slow down (-) or pause (space) to watch each vote.", style=styles.muted,
+                          no_wrap=True, overflow="ellipsis")]
         else:
-            title.append("  waiting", style=style("tally--muted"))
-        title.append(f"  lead {margin} of k={snapshot.k}", style=style("tally--muted"))
-        lines: list[Text] = [title]
-        for index, candidate in enumerate(snapshot.candidates):
-            is_leader = index == leader
-            mark = style("tally--leader") if is_leader else style("tally--candidate")
-            line = Text(no_wrap=False)
-            line.append(f"{letter(index)} {candidate.votes:>2} ", style=mark)
-            line.append("█" * min(candidate.votes, 12) + ("+" if candidate.votes > 12 else ""),
-                        style=mark if is_leader else style("tally--muted"))
-            line.append(f" {move_text(candidate.answer.move)} → {short_state(candidate.answer.state)}")
-            lines.append(line)
-        if not snapshot.candidates:
-            lines.append(Text("no valid vote yet", style=style("tally--muted")))
-        samples = Text("samples ", style=style("tally--muted"))
-        for position, sample in enumerate(snapshot.samples, 1):
-            if position > 1:
-                samples.append(" · ", style=style("tally--muted"))
-            samples.append(f"{position}:", style=style("tally--muted"))
-            samples.append(f"T{sample.temperature:g} ", style=style("tally--muted"))
-            if sample.cancelled:
-                samples.append("cancelled", style=style("tally--cancelled"))
-            elif sample.red_flag is not None:
-                samples.append(f"flag:{sample.red_flag.value}", style=style("tally--red-flag"))
-            elif sample.candidate is not None:
-                samples.append(letter(sample.candidate),
-                               style=style("tally--leader") if sample.candidate == leader else "")
-        if not snapshot.samples:
-            samples.append("none yet", style=style("tally--muted"))
-        lines += [Text(""), samples]
-        return Group(*lines)
+            lines = race(view.race, styles, width, height)
+        if height - len(lines) >= 4:  # room left: how this step compares with the steps before it
+            lines += [Text(""), *votes_table(view, styles, width, height - len(lines) - 1)]
+        return Group(*lines[: max(1, height)])
+
+
+def votes_table(view: TallyView, styles: RaceStyles, width: int, height: int) -> list[Text]:
+    """The steps so far by the votes each took, with a bar for each share: at the paper's error
+    rates nearly all take k, and the rest are the hard steps."""
+    total = sum(count for _, count in view.votes_histogram)
+    if not total:
+        return []
+    lines = [Text("votes each step took so far", style=styles.muted, no_wrap=True, overflow="ellipsis")]
+    rows = list(view.votes_histogram)
+    room = max(1, height - len(lines))
+    if len(rows) > room:
+        rest = sum(count for _, count in rows[room - 1:])
+        rows = [*rows[: room - 1], (-rows[room - 1][0], rest)]
+    bar_room = max(1, width - 19 - len(f"{max(count for _, count in rows):,}"))
+    for votes, count in rows:
+        share = count / total
+        line = Text(no_wrap=True, overflow="crop")
+        line.append(f"{votes:>3} votes " if votes > 0 else f"{-votes:>3}+ more ", style=styles.title)
+        line.append(f"{100 * share:6.2f}% ", style=styles.muted)
+        line.append(" " * max(1, round(bar_room * share)), style=styles.rival)
+        line.append(f" {count:,}", style=styles.muted)
+        lines.append(line)
+    return lines

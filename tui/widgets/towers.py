@@ -10,6 +10,7 @@ from rich.style import Style
 from textual.color import Color
 from textual.reactive import reactive
 from textual.strip import Strip
+from textual.theme import Theme
 from textual.widget import Widget
 
 from engine.task.hanoi import Move, State
@@ -52,21 +53,42 @@ class _Layout(NamedTuple):
     """Disks drawn per row: 1, or 2 with half blocks when the area is too low for one per row."""
 
 
+def disk_colours(theme: Theme, disks: int) -> list[Color]:
+    """Disk d's colour at index d (index 0 unused): a blend from the theme's ``disk-small`` to its
+    ``disk-large`` by size. The race pane draws candidates' next states in the same colours."""
+    small = Color.parse(theme.variables.get("disk-small", theme.accent or theme.primary))
+    large = Color.parse(theme.variables.get("disk-large", theme.primary))
+    n = max(1, disks)
+    return [small, *(small.blend(large, (disk - 1) / (n - 1)) if n > 1 else small for disk in range(1, n + 1))]
+
+
+def moved_colour(theme: Theme) -> Color:
+    """The colour of the disk that moved last."""
+    return Color.parse(theme.variables.get("disk-moved", theme.foreground or ("#FFFFFF" if theme.dark else "#000000")))
+
+
 @lru_cache(maxsize=32)
 def _layout(width: int, height: int, disks: int) -> _Layout:
-    """Odd disk widths, so that every disk centres exactly on its peg; narrow columns give
+    """An odd column and odd disk widths, so that every disk centres exactly on its pole with a
+    whole number of cells each side; widths never shrink as disks grow, and narrow columns give
     neighbouring disks the same width (their colours still tell them apart)."""
     column = max(3, (width - 2 * GAP) // 3)
+    column -= 1 - column % 2
     rows = max(1, height - 2)
     per_row = 1 if rows >= disks else 2
     smallest = 3 if column >= 5 else 1
-    largest = column if column % 2 else column - 1
+    largest = column
     steps = (largest - smallest) // 2
     if disks == 1:
         widths: tuple[int, ...] = (0, largest)
     else:
         widths = (0, *(smallest + 2 * round((d - 1) * steps / (disks - 1)) for d in range(1, disks + 1)))
     return _Layout(column, widths, rows, per_row)
+
+
+def _margin(width: int, layout: _Layout, palette: _Palette) -> Segment:
+    """Blank cells left of the first peg, so that the drawing sits in the middle of the pane."""
+    return Segment(" " * max(0, (width - 3 * layout.column - 2 * GAP) // 2), palette.background)
 
 
 class Towers(Widget):
@@ -121,17 +143,12 @@ class Towers(Widget):
         key = (theme.name, self._disks)
         if self._palette is not None and self._palette_key == key:
             return self._palette
-        variables = theme.variables
-        small = Color.parse(variables.get("disk-small", theme.accent or theme.primary))
-        large = Color.parse(variables.get("disk-large", theme.primary))
         background = Color.parse(theme.background or ("#000000" if theme.dark else "#FFFFFF"))
         foreground = Color.parse(theme.foreground or ("#FFFFFF" if theme.dark else "#000000"))
-        moved = Color.parse(variables.get("disk-moved", foreground.hex))
-        n = max(1, self._disks)
+        moved = moved_colour(theme)
         fills = [Style()]
         labels = [Style()]
-        for disk in range(1, n + 1):
-            colour = small.blend(large, (disk - 1) / (n - 1)) if n > 1 else small
+        for colour in disk_colours(theme, self._disks)[1:]:
             fills.append(Style(color=colour.rich_color, bgcolor=colour.rich_color))
             labels.append(Style(color=colour.get_contrast_text(1.0).rich_color, bgcolor=colour.rich_color, bold=True))
         muted = foreground.blend(background, 0.55)
@@ -163,7 +180,7 @@ class Towers(Widget):
         from_top = height - 3 - y  # rows above the base, counted from the bottom: 0 is the lowest
         if from_top >= layout.rows:
             return Strip.blank(width, palette.background)
-        segments: list[Segment] = []
+        segments: list[Segment] = [_margin(width, layout, palette)]
         moved_disk = self._last_move[0] if self._last_move else 0
         for peg in range(3):
             if peg:
@@ -251,19 +268,19 @@ class Towers(Widget):
 
     def _base(self, width: int, layout: _Layout, palette: _Palette) -> Strip:
         column = layout.column
-        segments = []
+        segments = [_margin(width, layout, palette)]
         for peg in range(3):
             if peg:
                 segments.append(Segment(" " * GAP, palette.background))
             segments.append(Segment("━" * column, palette.base))
-        used = 3 * column + 2 * GAP
+        used = sum(segment.cell_length for segment in segments)
         if used < width:
             segments.append(Segment(" " * (width - used), palette.background))
         return Strip(segments, width).simplify()
 
     def _labels(self, width: int, layout: _Layout, palette: _Palette) -> Strip:
         column = layout.column
-        segments = []
+        segments = [_margin(width, layout, palette)]
         for peg in range(3):
             if peg:
                 segments.append(Segment(" " * GAP, palette.background))
@@ -279,7 +296,7 @@ class Towers(Widget):
                 Segment(text, style),
                 Segment(" " * (column - len(text) - left), palette.background),
             ]
-        used = 3 * column + 2 * GAP
+        used = sum(segment.cell_length for segment in segments)
         if used < width:
             segments.append(Segment(" " * (width - used), palette.background))
         return Strip(segments, width).simplify()

@@ -1,0 +1,128 @@
+"""Make the README's screenshots from the app itself: ``python docs/screenshots.py``.
+
+Each picture is the app driven headless by a script, as a user would drive it, and saved as an SVG
+by Textual: the live screen on a seeded simulated run paused mid-vote, the race on the shipped
+recording's hardest step in the stage theme, a replay, and the plots. Runs are seeded and the clock
+is frozen, so the pictures change only when the app does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textual.pilot import Pilot  # noqa: E402
+
+from engine.models.pricing import pricing_for  # noqa: E402
+from engine.models.sim import SimConfig, SimulatedLLM  # noqa: E402
+from engine.recording.reader import Recording  # noqa: E402
+from engine.run.config import RunConfig  # noqa: E402
+from engine.run.control import RunControl  # noqa: E402
+from engine.run.session import new_session  # noqa: E402
+from engine.view.replay import ReplayCursor  # noqa: E402
+from tui.app import MakerApp, live_app, replay_app  # noqa: E402
+from tui.cli import DEMO_RECORDING  # noqa: E402
+
+OUT = ROOT / "docs" / "images"
+SIZE = (120, 40)
+HARD_STEP = 100
+"""The shipped recording's hardest step: 21 samples, five answers, four red flags."""
+
+
+def frozen_clock() -> float:
+    return 1000.0
+
+
+async def settle(pilot: Pilot[None], until: Callable[[], bool]) -> None:
+    """Wait for the engine's thread; give up after 30 s rather than hang."""
+    for _ in range(3000):
+        if until():
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise SystemExit("screenshots: the run did not get there in 30 s")
+    await pilot.pause()
+
+
+async def live(pilot: Pilot[None]) -> None:
+    """Ten disks on a model that errs 20% of the time: 12 steps, then samples one at a time, up to
+    a disagreement still being voted on."""
+    screen = pilot.app.screen
+    session = screen.session  # type: ignore[attr-defined]
+
+    def done() -> int:
+        return session.runner.totals_now()[0].steps
+
+    for step in range(1, 13):
+        await pilot.press("n")
+        await settle(pilot, lambda step=step: done() == step and session.control.parked)
+    for drawn in range(1, 5):
+        await pilot.press("s")
+        await settle(pilot, lambda drawn=drawn: len(screen.live.snapshot().samples) == drawn  # type: ignore[attr-defined]
+                     and session.control.parked)
+    screen.tick()  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+def at_step(step: int, plots: bool = False) -> Callable[[Pilot[None]], Awaitable[None]]:
+    async def script(pilot: Pilot[None]) -> None:
+        pilot.app.screen.seek(step)  # type: ignore[attr-defined]
+        await pilot.pause()
+        if plots:
+            await pilot.press("p")
+            await pilot.pause(0.6)
+
+    return script
+
+
+def live_app_for_pictures() -> MakerApp:
+    config = SimConfig(seed=9, error_rate=0.2)
+    control = RunControl(10.0, paused=True, clock=frozen_clock)
+    session = new_session(RunConfig(disks=10, k=3), SimulatedLLM(config), pricing_for("sim"), control=control,
+                          clock=frozen_clock)
+    return live_app(session, expected_votes=config.expected_votes(3))
+
+
+def replay_app_for_pictures(theme: str | None = None) -> MakerApp:
+    return replay_app(ReplayCursor(Recording.open(DEMO_RECORDING)), theme=theme, clock=frozen_clock)
+
+
+PICTURES: dict[str, tuple[Callable[[], MakerApp], Callable[[Pilot[None]], Awaitable[None]]]] = {
+    "live": (live_app_for_pictures, live),
+    "race-stage": (lambda: replay_app_for_pictures("stage"), at_step(HARD_STEP)),
+    "replay": (lambda: replay_app_for_pictures("maker-light"), at_step(700)),
+    "plots": (replay_app_for_pictures, at_step(1023, plots=True)),
+}
+
+
+async def take(name: str, out: Path) -> Path:
+    make, script = PICTURES[name]
+    app = make()
+    path = out / f"{name}.svg"
+    async with app.run_test(size=SIZE) as pilot:
+        await script(pilot)
+        app.save_screenshot(filename=path.name, path=str(out))
+        await app.action_quit()
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where the SVGs go (default {OUT.relative_to(ROOT)})")
+    parser.add_argument("names", nargs="*", choices=[*PICTURES, []], metavar="NAME",
+                        help=f"pictures to make (default all: {', '.join(PICTURES)})")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.names or PICTURES:
+        print(asyncio.run(take(name, args.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
