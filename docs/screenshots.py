@@ -76,7 +76,7 @@ def at_step(step: int, plots: bool = False) -> Callable[[Pilot[None]], Awaitable
         await pilot.pause()
         if plots:
             await pilot.press("p")
-            await pilot.pause(0.6)
+            await pilot.pause()
 
     return script
 
@@ -115,9 +115,11 @@ async def take(name: str, out: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help=f"where the SVGs go (default {OUT.relative_to(ROOT)})")
-    parser.add_argument("names", nargs="*", choices=[*PICTURES, []], metavar="NAME",
-                        help=f"pictures to make (default all: {', '.join(PICTURES)})")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"pictures to make (default all: {', '.join(PICTURES)})")
     args = parser.parse_args()
+    unknown = [name for name in args.names if name not in PICTURES]
+    if unknown:
+        parser.error(f"no picture named {', '.join(unknown)} (there are {', '.join(PICTURES)})")
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names or PICTURES:
         print(asyncio.run(take(name, args.out)))

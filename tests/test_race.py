@@ -1,18 +1,34 @@
-"""The race drawn as text: whatever the samples and the pane's size, nothing wraps or spills."""
+"""The race drawn as text: whatever the samples and the pane's size, nothing wraps or spills, every
+lane's finish line is one column, and every vote is either drawn or counted."""
+
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.style import Style
+from rich.text import Text
 
 from engine.task.parser import RedFlag
-from engine.view.snapshot import tally
-from tests.tui_helpers import answers
-from tui.widgets.race import RaceStyles, RaceView, finish_slot, move_words, plan_lanes, race, temperature_label
+from tests.tui_helpers import answers, race_snapshot
+from tui.widgets.race import (
+    LANE_HEAD,
+    RaceStyles,
+    finish_slot,
+    move_words,
+    plan_lanes,
+    race,
+    temperature_label,
+)
+from tui.widgets.tally import TallyView
 
-PLAIN = Style()
-STYLES = RaceStyles(PLAIN, PLAIN, PLAIN, PLAIN, PLAIN, PLAIN, PLAIN, PLAIN, PLAIN, Style(underline=True),
-                    tuple(Style(bgcolor="#000000") for _ in range(11)), PLAIN)
+LEAD, RIVAL = Style(bgcolor="green"), Style(bgcolor="magenta")
+STYLES = RaceStyles(title=Style(bold=True), muted=Style(dim=True), leader=LEAD, rival=RIVAL, flag=Style(bgcolor="red"),
+                    cancelled=Style(strike=True), track=Style(bgcolor="grey0"), finish=Style(color="yellow"),
+                    won=Style(reverse=True), newest=Style(underline=True),
+                    disks=tuple(Style(bgcolor="blue") for _ in range(11)), moved=Style(bgcolor="white"))
 ANSWERS = answers(100)
+LANE = re.compile(r"^ ?(?P<name>[A-Z]) +(?P<votes>\d+) +(?:\+(?P<hidden>\d+))?▕")
+MORE = re.compile(r"\+(\d+) more answer")
 
 sample = st.one_of(
     st.tuples(st.sampled_from([0.0, 0.1, 0.7]), st.sampled_from(ANSWERS), st.none(), st.just(False)),
@@ -22,37 +38,102 @@ sample = st.one_of(
 
 
 def view_of(outcomes, k):
-    candidates, samples = tally(outcomes)
-    votes = sorted((c.votes for c in candidates), reverse=True) + [0, 0]
-    best = max((c.votes for c in candidates), default=0)
-    leader = next((i for i, c in enumerate(candidates) if c.votes == best), None)
-    return RaceView(100, votes[0] - votes[1] >= k, candidates, samples, k, leader, votes[0] - votes[1])
+    """The race view the pane would show of a snapshot with these samples (decided once a lead of
+    k was reached: the samples after it count as arriving late)."""
+    undecided = race_snapshot(100, outcomes, decided=False, k=k)
+    return TallyView.of(race_snapshot(100, outcomes, decided=undecided.leader_margin >= k, k=k)).race
+
+
+def chips_in(line: Text) -> int:
+    """Chips drawn on a lane's track: the spans coloured as a lane's votes."""
+    start = line.plain.index("▕")
+    return sum(1 for span in line.spans if span.start > start and isinstance(span.style, Style)
+               and span.style.bgcolor in (LEAD.bgcolor, RIVAL.bgcolor))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(sample, max_size=60), st.integers(1, 12), st.integers(8, 90), st.integers(1, 40))
+def test_every_line_fits_and_every_vote_is_drawn_or_counted(outcomes, k, width, height):
+    view = view_of(outcomes, k)
+    lines = race(view, STYLES, width, height)
+    assert 1 <= len(lines) <= height
+    assert all(line.cell_len <= width and "\n" not in line.plain for line in lines)
+    lanes = {m["name"]: (m, line) for line in lines if (m := LANE.match(line.plain))}
+    drawn = [(m, line) for m, line in lanes.values() if "┃" in line.plain]  # a pane too narrow cuts the track
+    assert len({line.plain.index("┃") for _, line in drawn}) <= 1  # one finish line for all
+    for match, line in drawn:
+        votes = view.candidates[ord(match["name"]) - ord("A")].votes
+        assert int(match["votes"]) == votes
+        assert chips_in(line) + int(match["hidden"] or 0) == votes
+    assert width < 20 or len(drawn) == len(lanes)
+    room_for_lanes = height - 2 - sum(1 for line in lines if line.plain.startswith((" ✗", " ⊘")))
+    if view.candidates and room_for_lanes >= 2 and width >= 20:
+        more = [int(m[1]) for line in lines if (m := MORE.search(line.plain))]
+        assert len(lanes) + sum(more) == len(view.candidates)
+        assert view.leader is None or "ABCDE"[view.leader] in lanes
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(sample, max_size=60), st.integers(1, 8), st.integers(8, 90), st.integers(1, 40))
-def test_every_line_fits_the_pane(outcomes, k, width, height):
-    lines = race(view_of(outcomes, k), STYLES, width, height)
-    assert 1 <= len(lines) <= height
-    assert all(line.cell_len <= width and "\n" not in line.plain for line in lines)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(sample, max_size=60), st.integers(1, 8), st.integers(20, 200))
-def test_the_finish_line_is_drawn_where_the_leader_must_get_to(outcomes, k, room):
-    """Every slot up to the finish line is on screen, or the newest ones are, ending at the line."""
+@given(st.lists(sample, min_size=1, max_size=40), st.integers(1, 12), st.integers(30, 120))
+def test_a_finish_line_drawn_to_scale_stands_k_beyond_the_runner_up(outcomes, k, width):
     view = view_of(outcomes, k)
-    lanes = plan_lanes(view, room)
-    assert lanes.slots * lanes.chip <= room
-    assert lanes.first + lanes.slots == max([finish_slot(view), *(c.votes for c in view.candidates)])
-    if not view.decided:
-        runner_up = (sorted((c.votes for c in view.candidates), reverse=True) + [0, 0])[1]
-        assert finish_slot(view) == runner_up + k
+    if not view.candidates:
+        return
+    lanes = plan_lanes(view, width - LANE_HEAD)
+    line = next(line.plain for line in race(view, STYLES, width, 40) if LANE.match(line.plain))
+    track = line.index("┃") - line.index("▕") - 1
+    if lanes.squeezed or lanes.first:
+        assert "…" in line or "+" in line.split("▕")[0]
+    else:
+        votes = sorted((c.votes for c in view.candidates), reverse=True) + [0]
+        assert track == lanes.chip * (votes[0] if view.decided else votes[1] + k)
+
+
+def test_a_far_finish_line_is_squeezed_so_the_votes_stay_on_screen():
+    """k = 25 at 80x24: three votes against two; the votes are drawn, the stretch to the line is not."""
+    right, wrong, *_ = ANSWERS
+    view = view_of([(0.0, right, None, False), (0.1, wrong, None, False), (0.1, right, None, False),
+                    (0.1, wrong, None, False), (0.1, right, None, False)], 25)
+    lines = [line for line in race(view, STYLES, 30, 14) if LANE.match(line.plain)]
+    assert [chips_in(line) for line in lines] == [3, 2]
+    assert all(line.plain.endswith("… ┃") for line in lines)
+    assert finish_slot(view) == 27
+
+
+def test_older_chips_are_counted_in_front_of_the_track():
+    right, wrong, *_ = ANSWERS
+    outcomes = [(0.1, right if n % 2 else wrong, None, False) for n in range(60)]
+    view = view_of(outcomes, 3)
+    lines = [line for line in race(view, STYLES, 30, 14) if LANE.match(line.plain)]
+    for line in lines:
+        match = LANE.match(line.plain)
+        assert int(match["hidden"]) > 0 and chips_in(line) + int(match["hidden"]) == 30
 
 
 def test_temperatures_and_moves_in_short():
-    assert [temperature_label(t) for t in (0.0, 0.1, 1.0, 0.25, 1.5)] == ["0", "0.1", "1", ".25", "1.5"]
-    assert [temperature_label(t, 2) for t in (0.0, 0.1, 1.0)] == ["0", ".1", "1"]
+    assert [temperature_label(t) for t in (0.0, 0.1, 1.0, 0.25, 1.25, 1.5)] == ["0", "0.1", "1", ".25", "1.2", "1.5"]
+    assert [temperature_label(t, 2) for t in (0.0, 0.1, 1.0, 0.05)] == ["0", ".1", "1", ".1"]
     assert move_words((3, 0, 2), 40) == "disk 3 from peg 0 to peg 2"
     assert move_words((3, 0, 2), 20) == "disk 3: peg 0 → 2"
     assert move_words((3, 0, 2), 10) == "3: 0→2"
+
+
+def test_lanes_of_different_lengths_share_one_finish_line_when_older_chips_are_counted():
+    """27 votes against 5 (and 1) at the pane's narrowest: the counts in front differ in digits."""
+    right, wrong, swapped, *_ = ANSWERS
+    outcomes = [(0.1, wrong, None, False)] * 5 + [(0.1, swapped, None, False)] + [(0.1, right, None, False)] * 27
+    view = view_of(outcomes, 30)
+    lines = [line for line in race(view, STYLES, 28, 20) if LANE.match(line.plain)]
+    assert len(lines) == 3 and any(LANE.match(line.plain)["hidden"] for line in lines)
+    assert len({line.plain.index("┃") for line in lines}) == 1
+
+
+def test_a_short_pane_keeps_the_leader_and_counts_the_answers_it_leaves_out():
+    """Five answers in a pane with room for two lanes: the leader (E, most votes) keeps its lane."""
+    outcomes = [(0.1, answer, None, False) for answer in ANSWERS] + [(0.1, ANSWERS[4], None, False)] * 2
+    view = view_of(outcomes, 3)
+    assert view.leader == 4
+    lines = race(view, STYLES, 40, 5)
+    names = [LANE.match(line.plain)["name"] for line in lines if LANE.match(line.plain)]
+    assert "E" in names and len(names) == 2
+    assert any("+3 more answers, 3 votes" in line.plain for line in lines)

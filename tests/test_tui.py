@@ -223,6 +223,7 @@ async def test_the_command_palette_lists_the_screens_actions():
 
 
 LANE = re.compile(r"^\s*(?P<name>[A-Z])\s+(?P<votes>\d+) ▕(?P<chips>[^┃]*)┃")
+"""A lane with every chip drawn (at 120x40 the race of a short step fits whole)."""
 
 
 def race_lanes(pane: TallyPane) -> tuple[dict[str, tuple[list[str], int]], list[Strip]]:
@@ -361,4 +362,32 @@ async def test_ctrl_s_saves_the_screen_in_the_working_directory_and_says_where(t
         assert all("Step 100" in path.read_text().replace("&#160;", " ") for path in saved)
         messages = [str(notification.message) for notification in app._notifications]
         assert [f"saved {path}" for path in saved] == sorted(messages)
+        await pilot.press("q")
+
+
+async def test_at_full_speed_the_tally_counts_the_steps_by_the_votes_they_took():
+    app, session = make_live(disks=9, seed=4, error_rate=0.1, paused=False, speed=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(lambda: session.runner.finished is not None)
+        screen = board(app)
+        screen.refresh_now()
+        await pilot.pause()
+        pane = app.screen.query_one(TallyPane)
+        text = [strip.text for strip in pane.render_lines(Region(0, 0, pane.size.width, pane.size.height))]
+        assert not screen.snapshot.detail and f"{steps_done(session):,} steps decided" in text[1]
+        histogram = dict(screen.snapshot.votes_histogram)
+        assert len(histogram) >= 2  # error rate 0.1: some steps took more than k votes
+        shown = {int(m[1]): int(m[2].replace(",", "")) for line in text
+                 if (m := re.search(r"(\d+) votes +[\d.]+% +(\d[\d,]*)", line))}
+        assert shown == {votes: count for votes, count in histogram.items() if votes in shown}
+        assert len(shown) >= min(len(histogram), 4) and sum(histogram.values()) == steps_done(session)
+        await pilot.press("q")
+
+
+async def test_the_palettes_screenshot_is_ours():
+    """Textual's own Screenshot command saves to the downloads folder; ours replaces it."""
+    app, _, _ = make_replay()
+    async with app.run_test(size=(80, 24)) as pilot:
+        commands = [command for command in app.get_system_commands(app.screen) if "creenshot" in command.title]
+        assert len(commands) == 1 and commands[0].callback == app.action_save_screen
         await pilot.press("q")

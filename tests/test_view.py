@@ -130,3 +130,30 @@ def test_a_replay_seeked_past_a_block_forecasts_from_every_step_before():
     assert forecast.p == winners / votes > 0.9
     low, high = forecast.p_interval
     assert low < forecast.p < high and forecast.p_zero_error_finish is not None
+
+
+def test_a_run_that_stopped_undecided_replays_to_the_attempt_it_stopped_on(tmp_path):
+    """A hard step no vote can decide (p < 0.5 there): the replay ends on that attempt, its tally
+    shown, the towers as the agent saw them, nothing decided, and the forecast told it is stuck."""
+    path = tmp_path / "stuck.maker"
+    sim = SimConfig(seed=1, error_rate=0.0, hard_steps=(5,), hard_error_rate=0.95, error_kinds={"wrong_state": 1.0})
+    session = new_session(RunConfig(disks=4, k=3, max_votes_per_step=12), SimulatedLLM(sim), pricing_for("sim"),
+                          record=path)
+    summary = asyncio.run(session.run())
+    session.close()
+    assert summary.stopped == "undecided" and summary.steps == 4
+    with Recording.open(path) as recording:
+        cursor = ReplayCursor(recording)
+        assert cursor.last_step == 5
+        cursor.seek(4, reveal_all=True)
+        decided = cursor.snapshot()
+        cursor.step_forward()
+        stuck = cursor.snapshot()
+        assert cursor.at_end and stuck.step == 5 and not stuck.step_decided and stuck.stopped == "undecided"
+        assert sum(c.votes for c in stuck.candidates) == 12 and stuck.leader_margin < 3
+        assert (stuck.state, stuck.steps_done) == (decided.state, 4)  # the towers did not move
+        cursor.seek(99)  # clamped to the attempt
+        assert cursor.step == 5
+        cursor.seek(1)
+        assert cursor.advance(10_000) == sum(len(r.samples) for r in recording) + len(recording.undecided()[-1].samples)
+        assert cursor.at_end and cursor.snapshot().stopped == "undecided"

@@ -86,8 +86,8 @@ class StillBoard(BoardScreen):
 
 
 def race_snapshot(step: int, outcomes: list[SampleOutcome], *, decided: bool, disks: int = 10, k: int = 3) -> Snapshot:
-    """A 10-disk run paused on ``step`` with these samples: the candidates and sample views come
-    from the engine's own :func:`tally`, the towers from the state before the step."""
+    """A run of ``disks`` paused on ``step`` with these samples: the candidates and sample views
+    come from the engine's own :func:`tally`, the towers from the state before the step."""
     candidates, samples = tally(outcomes)
     steps_done = step - 1
     return Snapshot(

@@ -16,7 +16,7 @@ from engine.cli.args import EXIT_OK, EXIT_USAGE
 from engine.cli.main import build_parser, dispatch, run_guarded
 from engine.cli.options import formula_votes, run_config, sampler_and_prices
 from engine.cli.solve import exit_status, resumed_session
-from engine.models.factory import is_simulated
+from engine.models.factory import formula_votes_for, is_simulated
 from engine.models.sampler import ModelError
 from engine.paths import recordings_dir
 from engine.recording.format import SUFFIX
@@ -82,7 +82,10 @@ def solve_in_tui(args: argparse.Namespace) -> int:
 
 def resume_in_tui(args: argparse.Namespace) -> int:
     """``maker resume FILE``: the recorded run goes on on the live screen, appending to its file."""
-    return run_live(resumed_session(args), args, args.file)
+    session = resumed_session(args)
+    runner = session.runner
+    return run_live(session, args, args.file,
+                    expected_votes=formula_votes_for(runner.sampler.settings(), runner.config.k))
 
 
 def run_live(session: Session, args: argparse.Namespace, record: Path | None,

@@ -96,6 +96,9 @@ def print_calibration(result: Calibration, console: Console, out: Path | None) -
     table.add_row("tokens in / out", f"{result.mean_tokens_in:,.0f} / {result.mean_tokens_out:,.0f} a sample")
     table.add_row("cost a sample", "unknown (no price)" if result.cost_per_sample_usd is None
                   else f"${result.cost_per_sample_usd:.6f}")
+    if result.wall_s is not None and result.samples:
+        table.add_row("time", f"{result.wall_s / result.samples:.2f} s a sample on the wall clock "
+                      f"({result.wall_s:.0f} s for {result.samples:,})")
     console.print(table)
     projection = Table(title=f"a full {result.disks}-disk run", box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("target", "k_min", "samples/step", "cost", "time"):
@@ -109,6 +112,12 @@ def print_calibration(result: Calibration, console: Console, out: Path | None) -
             "-" if row.time_s is None else long_duration(row.time_s),
         )
     console.print(projection)
+    if all(row.k_min is None for row in result.projections):
+        why = ("none of its samples was a valid answer" if result.valid == 0
+               else f"only {result.p_vote:.1%} of its valid answers are right")
+        console.print(f"No k can help {result.model}: {why}. Voting needs more than half of the valid answers "
+                      "right (p_vote > 0.5); below that, more votes only agree on a wrong answer or never agree. "
+                      "Try a stronger model or another prompt.", style="bold", highlight=False)
     if out is not None:
         console.print(f"saved to {out}; use it with: maker solve --k auto --calibration {out}", style="dim",
                       highlight=False)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from engine.cli import calibrate, plan, recordings, solve
+from engine.cli import calibrate, local_server, plan, recordings, solve
 from engine.cli.args import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OneLineParser, UsageError
 from engine.models.sampler import ModelError
 from engine.recording.format import RecordingError
@@ -29,6 +29,7 @@ COMMANDS: dict[str, Command] = {
     "info": recordings.info,
     "export": recordings.export,
     "revote": recordings.revote_command,
+    "local-server": local_server.local_server,
 }
 
 
@@ -43,6 +44,7 @@ def build_parser(extend: Callable[[Any, argparse.ArgumentParser], None] | None =
     recordings.add_parsers(commands)
     plan.add_parser(commands)
     calibrate.add_parser(commands)
+    local_server.add_parser(commands)
     if extend is not None:
         extend(commands, solve_parser)
     return parser

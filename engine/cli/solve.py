@@ -51,7 +51,8 @@ def add_parsers(commands: Any) -> argparse.ArgumentParser:
     resume = commands.add_parser(
         "resume", help="continue a recorded run after a crash, Ctrl-C or a budget stop",
         description="Continue a recording from its last durable step with its recorded configuration, "
-        "appending to the same file. The whole file is checked first; a damaged one is left as it is.",
+        "appending to the same file, on the live screen (or headless with --headless). The whole file is "
+        "checked first; a damaged one is left as it is.",
     )
     resume.add_argument("file", type=Path, metavar="FILE", help="the recording")
     resume.add_argument("--headless", action="store_true",
@@ -59,7 +60,8 @@ def add_parsers(commands: Any) -> argparse.ArgumentParser:
     resume.add_argument("--k", type=bounded_int(1), default=None, metavar="K", help="go on with another k")
     resume.add_argument("--budget-usd", type=bounded_float(0, 1e9, open_low=True), default=None, metavar="USD",
                         help="a new budget for the whole run (the recorded one otherwise)")
-    resume.add_argument("--json", action="store_true", help="print one JSON summary on stdout at the end")
+    resume.add_argument("--json", action="store_true",
+                        help="print one JSON summary on stdout at the end (implies --headless)")
     add_lookahead_option(resume, resume=True)
     add_server_options(resume.add_argument_group("a served model (the recorded one; its recorded options by default)"))
     return solve

@@ -161,6 +161,7 @@ class LiveView:
             eta_s=eta,
             status=status,
             message=finished.message if finished is not None else "",
+            stopped=finished.stopped if finished is not None else "",
             speed=control.samples_per_second if control is not None else None,
             detail=self._detail,
             forecast=runner.forecast(totals, elapsed, done_here),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from itertools import chain
 
 from engine.models.factory import formula_votes_for
 from engine.recording.format import RecordingError, StepRecord
@@ -23,8 +24,12 @@ class ReplayCursor:
     """A position in a recording: a step and how many of its samples are revealed."""
 
     def __init__(self, recording: Recording) -> None:
-        if len(recording) == 0:
-            raise RecordingError(f"{recording.path}: no decided step to replay")
+        attempts = recording.undecided()
+        self._tail = attempts[-1] if attempts and attempts[-1].step == len(recording) + 1 else None
+        """The attempt the run stopped on, undecided: replayed after the last decided step."""
+        if len(recording) == 0 and self._tail is None:
+            raise RecordingError(f"{recording.path}: no step to replay")
+        self._last_step = len(recording) + (self._tail is not None)
         self.recording = recording
         meta = recording.meta
         self._pricing = meta.pricing
@@ -45,8 +50,18 @@ class ReplayCursor:
         return self._revealed
 
     @property
+    def last_step(self) -> int:
+        """The last step to stand on: the last decided one, or the attempt the run stopped on."""
+        return self._last_step
+
+    @property
     def at_end(self) -> bool:
-        return self._record.step == len(self.recording) and self._step_complete
+        return self._record.step == self._last_step and self._step_complete
+
+    @property
+    def _undecided(self) -> bool:
+        """The cursor stands on the attempt the run stopped on."""
+        return self._record.step > len(self.recording)
 
     @property
     def _step_complete(self) -> bool:
@@ -54,8 +69,9 @@ class ReplayCursor:
 
     def seek(self, step: int, reveal_all: bool = False) -> None:
         """Stand on ``step`` (clamped to the recording) with none, or all, of its samples revealed."""
-        step = max(1, min(step, len(self.recording)))
-        self._records: Iterator[StepRecord] = self.recording.iter_from(step)
+        step = max(1, min(step, self._last_step))
+        self._records: Iterator[StepRecord] = chain(self.recording.iter_from(step),
+                                                    [self._tail] if self._tail is not None else [])
         self._record = next(self._records)
         self._revealed = 0
         self._before = self.recording.totals_before(step)
@@ -103,7 +119,7 @@ class ReplayCursor:
     def _reveal(self, count: int) -> None:
         record = self._record
         self._revealed += count
-        if count and self._step_complete and record.answer is not None:
+        if count and self._step_complete and record.answer is not None and not self._undecided:
             self._before.add_step(record.step, record.correct, record.k, record.samples)
             self._spend.append(self._step_spend(record))
             self._state, self._last_move = record.answer.state, record.answer.move
@@ -141,7 +157,7 @@ class ReplayCursor:
             state=self._state,
             last_move=self._last_move,
             step=record.step,
-            step_decided=self._step_complete,
+            step_decided=self._step_complete and not self._undecided,
             candidates=candidates,
             samples=views,
             cost_usd=cost,
@@ -154,6 +170,7 @@ class ReplayCursor:
             speed=self.speed,
             forecast=totals.forecast(self.recording.total_steps, record.k, cost, None, 0),
             lookahead=meta.run.lookahead,
+            stopped="undecided" if self._undecided and self._step_complete else "",
             **totals_fields(totals),  # type: ignore[arg-type]
         )
 

@@ -82,12 +82,14 @@ class Snapshot(NamedTuple):
     """Steps being sampled ahead right now, on the predicted path."""
     wasted: int = 0
     """Samples thrown away when a prediction did not hold."""
+    stopped: str = ""
+    """Why a finished live run ended (a RunSummary's ``stopped``); empty while it runs."""
 
     @property
     def leader_margin(self) -> int:
         """The leader's votes minus its strongest rival's."""
-        votes = sorted((c.votes for c in self.candidates), reverse=True) + [0, 0]
-        return votes[0] - votes[1]
+        most, runner_up = top_two(self.candidates)
+        return most - runner_up
 
     @property
     def leader(self) -> int | None:
@@ -104,6 +106,12 @@ class Snapshot(NamedTuple):
     @property
     def progress(self) -> float:
         return self.steps_done / self.total_steps if self.total_steps else 0.0
+
+
+def top_two(candidates: Iterable[CandidateView]) -> tuple[int, int]:
+    """The leader's votes and the runner-up's (0 for a missing one)."""
+    votes = sorted((c.votes for c in candidates), reverse=True) + [0, 0]
+    return votes[0], votes[1]
 
 
 def spend(pricing: Pricing | None, tokens_in: int, tokens_out: int) -> float:

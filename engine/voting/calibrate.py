@@ -70,6 +70,9 @@ class Calibration(BaseModel):
     mean_tokens_in: float
     mean_tokens_out: float
     mean_latency_s: float
+    """Mean reply time of a sample, waiting in a server's queue included."""
+    wall_s: float | None = None
+    """Wall clock of the whole calibration, samples in flight together (None: an older file)."""
     price_in: float | None = None
     price_out: float | None = None
     prompt_style: str | None = None
@@ -217,6 +220,7 @@ async def calibrate(
         mean_tokens_in=mean_in,
         mean_tokens_out=mean_out,
         mean_latency_s=latency / n,
+        wall_s=time.perf_counter() - began,
         prompt_style=template.style,
         prompt_digest=template.digest,
         price_in=pricing.input_usd_per_m if pricing else None,

