@@ -194,3 +194,12 @@ def test_a_solve_through_a_server_that_decorates_every_answer_has_no_red_flag():
     assert summary["solved"] and summary["errors"] == 0 and summary["steps"] == 31
     assert sum(summary["red_flags"].values()) == 0
     assert set(used) == set(DECORATED) and sum(used.values()) == summary["samples"]
+
+
+def test_a_server_too_slow_for_the_timeout_gets_one_line_that_says_what_to_try():
+    """A one-slot server's queue (llama.cpp's) keeps requests waiting past the timeout."""
+    with FakeOpenAIServer(delay_s=1.0) as server:
+        result = solve(server, "--disks", "3", "--timeout", "0.2", "--retries", "1")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "gave no reply within 0.2 s" in lines[0] and "--concurrency 1" in lines[0], lines

@@ -128,3 +128,17 @@ class TestRace:
         samples, _ = RACES["decided"]
         app = MakerApp(lambda: StillBoard(race_snapshot(100, samples, decided=True)), theme="stage")
         assert snap_compare(app, terminal_size=(120, 40))
+
+    def test_a_run_that_stopped_undecided(self, snap_compare):
+        """What a model below p = 0.5 leaves on screen: ten replies, every one red-flagged, and the
+        step undecided at the red-flag cap (as SmolLM2-135M does on 3 disks)."""
+        flags = [RedFlag.NO_MOVE, RedFlag.NO_STATE, RedFlag.NO_MOVE, RedFlag.BAD_MOVE, RedFlag.NO_STATE,
+                 RedFlag.NO_MOVE, RedFlag.TOO_LONG, RedFlag.NO_MOVE, RedFlag.NO_STATE, RedFlag.NO_MOVE]
+        samples = [(0.0 if n == 0 else 0.1, None, flag, False) for n, flag in enumerate(flags)]
+        snapshot = race_snapshot(1, samples, decided=False, disks=3)._replace(
+            status="finished", stopped="undecided", model="smollm2", cost_usd=None, expected_votes=None,
+            message="step 1 is undecided: every one of 10 samples was red-flagged", votes=0, cancelled=0,
+            red_flags={reason.value: flags.count(reason) for reason in RedFlag}, steps_over_k=0,
+            tokens_in=5_840, tokens_out=870, spend=())
+        app = MakerApp(lambda: StillBoard(snapshot))
+        assert snap_compare(app, terminal_size=(80, 24))

@@ -157,3 +157,16 @@ def test_a_run_that_stopped_undecided_replays_to_the_attempt_it_stopped_on(tmp_p
         cursor.seek(1)
         assert cursor.advance(10_000) == sum(len(r.samples) for r in recording) + len(recording.undecided()[-1].samples)
         assert cursor.at_end and cursor.snapshot().stopped == "undecided"
+
+
+def test_the_live_view_shows_the_step_a_run_stopped_on_as_undecided():
+    sim = SimConfig(seed=1, error_rate=0.0, hard_steps=(5,), hard_error_rate=0.95, error_kinds={"wrong_state": 1.0})
+    session = new_session(RunConfig(disks=4, k=3, max_votes_per_step=12), SimulatedLLM(sim), pricing_for("sim"))
+    live = LiveView(session.runner)
+    live.set_detail(True)
+    summary = asyncio.run(session.run())
+    session.close()
+    snapshot = live.snapshot()
+    assert summary.stopped == "undecided" and snapshot.stopped == "undecided"
+    assert snapshot.step == 5 and not snapshot.step_decided and snapshot.steps_done == 4
+    assert sum(c.votes for c in snapshot.candidates) == 12 and snapshot.leader_margin < 3

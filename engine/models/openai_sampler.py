@@ -144,6 +144,12 @@ class OpenAISampler:
                     response = await self._client.chat.completions.create(**request)
                 except openai.APIResponseValidationError:
                     kind = "bad_body"
+                except openai.APITimeoutError:
+                    raise ModelUnreachable(
+                        f"{self._where()} gave no reply within {self._timeout_s:g} s, {self._max_retries} times over; "
+                        "a server that answers one request at a time (llama.cpp's) needs --concurrency 1, "
+                        "or a longer --timeout"
+                    ) from None
                 except openai.APIConnectionError as exc:
                     raise ModelUnreachable(f"{self._where()} stopped answering: {_cause(exc)}") from None
                 except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:

@@ -46,7 +46,8 @@ class LiveView:
         replaced whole, so the UI thread never reads half of an update)."""
         self._step = position.step
         self._samples: list[Any] = []
-        self._decided: tuple[int, tuple[Any, ...]] | None = None
+        self._decided: tuple[int, tuple[Any, ...], bool] | None = None
+        """The last step that ended: its number, its sample events, whether it was decided."""
         self._decided_spend: deque[float] = deque()
         """Spend of each step decided in detail, handed from the engine's thread to the UI's."""
         self._spend: deque[float] = deque(maxlen=SPEND_HISTORY)
@@ -101,13 +102,13 @@ class LiveView:
             del self._samples[:]
         elif kind is StepDecided:
             answer = event.answer  # type: ignore[union-attr]
-            self._decided = (event.step, tuple(self._samples))  # type: ignore[union-attr]
+            self._decided = (event.step, tuple(self._samples), True)  # type: ignore[union-attr]
             self._towers = (answer.state, answer.move)
             spent = self._spent(self.runner.totals)  # the engine's own thread reads its totals as they are
             self._decided_spend.append(spent - self._engine_spent)
             self._engine_spent = spent
-        elif kind is StepUndecided:
-            self._decided = (event.step, tuple(self._samples))  # type: ignore[union-attr]
+        elif kind is StepUndecided:  # the step the run stops on: its tally stays, nothing decided
+            self._decided = (event.step, tuple(self._samples), False)  # type: ignore[union-attr]
 
     def snapshot(self) -> Snapshot:
         """The run as it is now (UI thread)."""
@@ -119,9 +120,9 @@ class LiveView:
             decided = self._decided
             step_decided = False
             if not samples and decided is not None:
-                step, samples, step_decided = decided[0], list(decided[1]), True
+                step, samples, step_decided = decided[0], list(decided[1]), decided[2]
             elif decided is not None and decided[0] == step:
-                step_decided = True
+                step_decided = decided[2]
             candidates, views = tally(outcomes_of_events(samples))
             state, last_move = self._towers
             while self._decided_spend:

@@ -76,6 +76,8 @@ class RaceView(NamedTuple):
     k: int
     leader: int | None
     margin: int
+    stuck: bool = False
+    """The run stopped on this step, undecided at its cap."""
 
 
 def letter(index: int) -> str:
@@ -127,6 +129,8 @@ def header(view: RaceView, styles: RaceStyles, width: int) -> Text:
     shown = len(view.samples)
     if view.decided and view.leader is not None:
         line.append(f" {letter(view.leader)} WINS by {view.margin} ", style=styles.won)
+    elif view.stuck:
+        line.append(" UNDECIDED ", style=styles.flag)
     else:
         line.append(" voting" if view.samples else " waiting", style=styles.muted)
     count = f"  {shown} sample{'s' * (shown != 1)}"
@@ -264,12 +268,13 @@ def mini_state(state: State, move: Move, styles: RaceStyles, width: int) -> Text
     return line
 
 
-def _items(line: Text, items: list[str], style: Style, more: Style, width: int) -> None:
-    """Whole items while they fit, then ``+N`` for the rest: no item is ever cut in two."""
-    for number, item in enumerate(items):
-        rest = len(items) - number - 1
+def _items(line: Text, items: list[tuple[str, int]], style: Style, more: Style, width: int) -> None:
+    """Whole items while they fit, then ``+N`` for the samples the rest stand for: no item is ever
+    cut in two. Each item is its text and the number of samples it stands for."""
+    for number, (item, _) in enumerate(items):
+        rest = sum(count for _, count in items[number + 1:])
         if line.cell_len + 1 + len(item) + (len(f" +{rest}") if rest else 0) > width:
-            line.append(f" +{len(items) - number}", style=more)
+            line.append(f" +{sum(count for _, count in items[number:])}", style=more)
             return
         line.append(" ")
         line.append(item, style=style)
@@ -283,9 +288,10 @@ def flag_lane(samples: tuple[SampleView, ...], styles: RaceStyles, width: int) -
     line = _line()
     line.append(" ✗", style=styles.flag)
     line.append(f"{len(flags):>3}", style=styles.title)
-    each = [f" {reason} " for reason in flags]
-    counted = [f" {reason} ×{many} " if many > 1 else f" {reason} " for reason, many in Counter(flags).most_common()]
-    _items(line, min(counted, each, key=lambda items: sum(len(item) + 1 for item in items)), styles.flag,
+    each = [(f" {reason} ", 1) for reason in flags]
+    counted = [(f" {reason} ×{many} " if many > 1 else f" {reason} ", many)
+               for reason, many in Counter(flags).most_common()]
+    _items(line, min(counted, each, key=lambda items: sum(len(item) + 1 for item, _ in items)), styles.flag,
            styles.title, width)
     return line
 
@@ -299,8 +305,8 @@ def cancelled_lane(samples: tuple[SampleView, ...], styles: RaceStyles, width: i
     line.append(" ⊘", style=styles.muted)
     line.append(f"{len(cancelled):>3} ", style=styles.title)
     line.append("cancelled", style=styles.muted)
-    _items(line, [temperature_label(s.temperature).center(3) for s in cancelled], styles.cancelled, styles.title,
-           width)
+    _items(line, [(temperature_label(s.temperature).center(3), 1) for s in cancelled], styles.cancelled,
+           styles.title, width)
     return line
 
 

@@ -31,7 +31,8 @@ class TallyView(NamedTuple):
     @classmethod
     def of(cls, snapshot: Snapshot) -> TallyView:
         view = RaceView(snapshot.step, snapshot.step_decided, snapshot.candidates, snapshot.samples, snapshot.k,
-                        snapshot.leader, snapshot.leader_margin)
+                        snapshot.leader, snapshot.leader_margin,
+                        stuck=snapshot.stopped == "undecided" and not snapshot.step_decided)
         return cls(view, snapshot.disks, snapshot.detail, snapshot.steps_done, snapshot.votes_histogram)
 
 
