@@ -16,5 +16,5 @@ def recordings_dir() -> Path:
 
 
 def logs_dir() -> Path:
-    """Crash logs: ``$XDG_STATE_HOME/maker/logs`` (``~/.local/state/maker/logs``)."""
+    """Logs (crashes, local servers): ``$XDG_STATE_HOME/maker/logs`` (``~/.local/state/maker/logs``)."""
     return _xdg("XDG_STATE_HOME", ".local/state") / "logs"

@@ -152,6 +152,8 @@ def test_a_run_that_stopped_undecided_replays_to_the_attempt_it_stopped_on(tmp_p
         assert cursor.at_end and stuck.step == 5 and not stuck.step_decided and stuck.stopped == "undecided"
         assert sum(c.votes for c in stuck.candidates) == 12 and stuck.leader_margin < 3
         assert (stuck.state, stuck.steps_done) == (decided.state, 4)  # the towers did not move
+        whole = recording.totals()  # what the attempt cost counts, as maker info says
+        assert (stuck.tokens_in, stuck.tokens_out, stuck.votes) == (whole.tokens_in, whole.tokens_out, whole.samples)
         cursor.seek(99)  # clamped to the attempt
         assert cursor.step == 5
         cursor.seek(1)

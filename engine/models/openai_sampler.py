@@ -146,7 +146,8 @@ class OpenAISampler:
                     kind = "bad_body"
                 except openai.APITimeoutError:
                     raise ModelUnreachable(
-                        f"{self._where()} gave no reply within {self._timeout_s:g} s, {self._max_retries} times over; "
+                        f"{self._where()} gave no reply within {self._timeout_s:g} s, "
+                        f"{self._max_retries + 1} {'tries' if self._max_retries else 'try'} in all; "
                         "a server that answers one request at a time (llama.cpp's) needs --concurrency 1, "
                         "or a longer --timeout"
                     ) from None

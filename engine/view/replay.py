@@ -75,6 +75,10 @@ class ReplayCursor:
         self._record = next(self._records)
         self._revealed = 0
         self._before = self.recording.totals_before(step)
+        if self._undecided:  # earlier attempts at the same step, given up and resumed, cost too
+            for attempt in self.recording.undecided()[:-1]:
+                if attempt.step == step:
+                    self._before.add_samples(attempt.samples)
         self._spend: deque[float] = deque(maxlen=SPEND_HISTORY)
         for record in self.recording.iter_from(max(1, step - SPEND_HISTORY)):
             if record.step >= step:
@@ -119,7 +123,9 @@ class ReplayCursor:
     def _reveal(self, count: int) -> None:
         record = self._record
         self._revealed += count
-        if count and self._step_complete and record.answer is not None and not self._undecided:
+        if count and self._step_complete and self._undecided:
+            self._before.add_samples(record.samples)  # what the attempt cost counts; it decided nothing
+        elif count and self._step_complete and record.answer is not None:
             self._before.add_step(record.step, record.correct, record.k, record.samples)
             self._spend.append(self._step_spend(record))
             self._state, self._last_move = record.answer.state, record.answer.move

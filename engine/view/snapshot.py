@@ -83,13 +83,24 @@ class Snapshot(NamedTuple):
     wasted: int = 0
     """Samples thrown away when a prediction did not hold."""
     stopped: str = ""
-    """Why a finished live run ended (a RunSummary's ``stopped``); empty while it runs."""
+    """Why a finished run ended (a RunSummary's ``stopped``; a replay says "undecided" once it
+    reaches the attempt the run stopped on); empty while it runs."""
 
     @property
     def leader_margin(self) -> int:
         """The leader's votes minus its strongest rival's."""
         most, runner_up = top_two(self.candidates)
         return most - runner_up
+
+    @property
+    def stuck(self) -> bool:
+        """The run stopped on this step, undecided at its cap."""
+        return self.stopped == "undecided" and not self.step_decided
+
+    @property
+    def zero_error_finish_lost(self) -> bool:
+        """No zero-error finish is possible any more: a step went wrong, or the run is stuck."""
+        return self.errors > 0 or self.stopped == "undecided"
 
     @property
     def leader(self) -> int | None:

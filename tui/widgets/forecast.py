@@ -24,16 +24,16 @@ class ForecastPane(Figures):
 
     def rows_of(self, snapshot: Snapshot) -> list[Row]:
         forecast = snapshot.forecast
-        stuck = snapshot.stopped == "undecided"  # a step no vote could decide: the run cannot finish
+        lost = snapshot.zero_error_finish_lost  # a step went wrong, or no vote could decide one
         if forecast is None or forecast.steps_done == 0:
-            return [Row("p", "none yet"), *([Row("no error", "out of reach", "alert", short="none")] if stuck else [])]
+            return [Row("p", "none yet"), *([Row("no error", "out of reach", "alert", short="none")] if lost else [])]
         low, high = forecast.p_interval
         odds = forecast.p_zero_error_finish
         return [
             Row("p", f"{forecast.p:.4f}"),
             Row("95%", f"{low:.4f}-{high:.4f}"),
-            Row("no error", "out of reach" if stuck else odds_text(odds), "alert" if stuck or odds is None else "",
-                short="none" if stuck or odds is None else ""),
+            Row("no error", "out of reach" if lost else odds_text(odds), "alert" if lost or odds is None else "",
+                short="none" if lost or odds is None else ""),
             Row("votes", "~" + count(forecast.projected_total_votes)),
             Row("cost left", "unknown" if forecast.projected_remaining_cost_usd is None
                 else usd(forecast.projected_remaining_cost_usd)),

@@ -32,7 +32,7 @@ class TallyView(NamedTuple):
     def of(cls, snapshot: Snapshot) -> TallyView:
         view = RaceView(snapshot.step, snapshot.step_decided, snapshot.candidates, snapshot.samples, snapshot.k,
                         snapshot.leader, snapshot.leader_margin,
-                        stuck=snapshot.stopped == "undecided" and not snapshot.step_decided)
+                        stuck=snapshot.stuck)
         return cls(view, snapshot.disks, snapshot.detail, snapshot.steps_done, snapshot.votes_histogram)
 
 
