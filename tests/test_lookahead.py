@@ -3,7 +3,6 @@ same decisions as without it, and what a wrong prediction asked for counted as w
 
 import asyncio
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ from engine.run.config import RunConfig
 from engine.run.control import RunControl
 from engine.run.session import new_session
 from engine.task.hanoi import total_steps
-from tests.test_recording import durable_steps
+from tests.test_recording import kill_once_durable
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Three hard steps where the wrong answer (one, the same each time) wins often: wrong decisions,
@@ -181,13 +180,7 @@ def test_kill_9_with_lookahead_then_resume_loses_no_decided_step(tmp_path):
     path, whole = tmp_path / "killed.maker", tmp_path / "whole.maker"
     command = [sys.executable, "-m", "engine.cli", "solve", "--headless", "--disks", "12", "--seed", "4",
                "--error-rate", "0.02", "--latency", "0.0005", "--lookahead", "16", "--json"]
-    process = subprocess.Popen([*command, "--record", str(path)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while durable_steps(path) < 1_000 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_once_durable([*command, "--record", str(path)], path, 1_000)
     with Recording.open(path) as recording:
         before = len(recording)
     assert 1_000 <= before < total_steps(12)

@@ -200,19 +200,22 @@ def durable_steps(path):
         return 0
 
 
-def test_kill_9_then_resume_keeps_every_step_exactly_once(tmp_path):
-    """A 16-disk recorded run is killed with SIGKILL once 8,000 steps are durable, then resumed."""
-    path = tmp_path / "crash.maker"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "solve", "--headless", "--disks", "16", "--seed", "4",
-         "--error-rate", "0.01", "--record", str(path), "--json"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+def kill_once_durable(command, path, steps):
+    """Start ``command`` (a recorded solve into ``path``) and SIGKILL it once ``steps`` steps are
+    durable (or it ended, or two minutes went by)."""
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while durable_steps(path) < 8_000 and process.poll() is None and time.monotonic() < deadline:
+    while durable_steps(path) < steps and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+
+def test_kill_9_then_resume_keeps_every_step_exactly_once(tmp_path):
+    """A 16-disk recorded run is killed with SIGKILL once 8,000 steps are durable, then resumed."""
+    path = tmp_path / "crash.maker"
+    kill_once_durable([sys.executable, "-m", "engine.cli", "solve", "--headless", "--disks", "16", "--seed", "4",
+                       "--error-rate", "0.01", "--record", str(path), "--json"], path, 8_000)
     with Recording.open(path) as recording:
         decided_before = len(recording)
         assert 0 < decided_before < total_steps(16)

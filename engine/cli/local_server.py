@@ -123,12 +123,13 @@ def _die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def last_line(log: Path) -> str:
+def with_log(message: str, log: Path) -> str:
+    """``message``, the last line the server wrote, and where its log is."""
     try:
         lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
     except OSError:
-        return ""
-    return lines[-1] if lines else ""
+        lines = []
+    return message + (f": {lines[-1]}" if lines else "") + f" (its log: {log})"
 
 
 def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = READY_S) -> None:
@@ -137,9 +138,7 @@ def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path, ti
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            said = last_line(log)
-            raise UsageError(f"the server exited with status {process.returncode} before it served"
-                             + (f": {said}" if said else "") + f" (its log: {log})")
+            raise UsageError(with_log(f"the server exited with status {process.returncode} before it served", log))
         with contextlib.suppress(urllib.error.URLError, OSError):
             with urllib.request.urlopen(f"{url}/models", timeout=2) as reply:
                 if reply.status == 200:
@@ -192,9 +191,7 @@ def local_server(args: argparse.Namespace) -> int:
     code = process.returncode
     if interrupted or code in (0, -signal.SIGINT, -signal.SIGTERM):
         return EXIT_OK
-    said = last_line(log)
-    print(f"maker: error: the server stopped with status {code}" + (f": {said}" if said else "") + f" (its log: {log})",
-          file=sys.stderr)
+    print(f"maker: error: {with_log(f'the server stopped with status {code}', log)}", file=sys.stderr)
     return code if code > 0 else 1
 
 

@@ -27,6 +27,8 @@ class ReplayCursor:
         attempts = recording.undecided()
         self._tail = attempts[-1] if attempts and attempts[-1].step == len(recording) + 1 else None
         """The attempt the run stopped on, undecided: replayed after the last decided step."""
+        self._given_up = [a for a in attempts[:-1] if self._tail is not None and a.step == self._tail.step]
+        """Earlier attempts at that step, given up and resumed: their cost counts there too."""
         if len(recording) == 0 and self._tail is None:
             raise RecordingError(f"{recording.path}: no step to replay")
         self._last_step = len(recording) + (self._tail is not None)
@@ -75,10 +77,9 @@ class ReplayCursor:
         self._record = next(self._records)
         self._revealed = 0
         self._before = self.recording.totals_before(step)
-        if self._undecided:  # earlier attempts at the same step, given up and resumed, cost too
-            for attempt in self.recording.undecided()[:-1]:
-                if attempt.step == step:
-                    self._before.add_samples(attempt.samples)
+        if self._undecided:
+            for attempt in self._given_up:
+                self._before.add_samples(attempt.samples)
         self._spend: deque[float] = deque(maxlen=SPEND_HISTORY)
         for record in self.recording.iter_from(max(1, step - SPEND_HISTORY)):
             if record.step >= step:

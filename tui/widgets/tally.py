@@ -13,7 +13,7 @@ from textual.widget import Widget
 from engine.view.snapshot import Snapshot
 from tui.widgets.charts import bars
 from tui.widgets.race import RaceStyles, RaceView, race
-from tui.widgets.towers import disk_colours, moved_colour
+from tui.widgets.towers import palette
 
 NEWEST = Style(bold=True, underline=True)
 """The chip of the sample that arrived last: its lane's colours, bold and underlined."""
@@ -62,14 +62,12 @@ class TallyPane(Widget):
 
     def styles_for_race(self, disks: int) -> RaceStyles:
         style = self.get_component_rich_style
-        theme = self.app.current_theme
-        fills = tuple(Style(bgcolor=colour.rich_color) for colour in disk_colours(theme, disks))
-        moved = moved_colour(theme)
+        colours = palette(self.app.current_theme, disks)
         return RaceStyles(
             title=style("race--title"), muted=style("race--muted"), leader=style("race--leader"),
             rival=style("race--rival"), flag=style("race--flag"), cancelled=style("race--cancelled"), track=style("race--track"),
             finish=style("race--finish"), won=style("race--won"), newest=NEWEST,
-            disks=fills, moved=Style(color=moved.get_contrast_text(1.0).rich_color, bgcolor=moved.rich_color, bold=True),
+            disks=colours.disks, moved=colours.moved_label,
         )
 
     def render(self) -> Group:

@@ -27,7 +27,9 @@ class Scene(NamedTuple):
     disks: int
 
 
-class _Palette(NamedTuple):
+class Palette(NamedTuple):
+    """The towers' styles in one theme."""
+
     disks: tuple[Style, ...]
     """Fill of disk d at index d (index 0 unused)."""
     labels: tuple[Style, ...]
@@ -53,18 +55,43 @@ class _Layout(NamedTuple):
     """Disks drawn per row: 1, or 2 with half blocks when the area is too low for one per row."""
 
 
-def disk_colours(theme: Theme, disks: int) -> list[Color]:
-    """Disk d's colour at index d (index 0 unused): a blend from the theme's ``disk-small`` to its
-    ``disk-large`` by size. The race pane draws candidates' next states in the same colours."""
-    small = Color.parse(theme.variables.get("disk-small", theme.accent or theme.primary))
-    large = Color.parse(theme.variables.get("disk-large", theme.primary))
+_PALETTES: dict[tuple[str, int], Palette] = {}
+
+
+def palette(theme: Theme, disks: int) -> Palette:
+    """The towers' styles in ``theme`` for ``disks`` disks: each disk's colour a blend from the
+    theme's ``disk-small`` to its ``disk-large`` by size, the moved disk in ``disk-moved``. The race
+    pane draws candidates' next states with the same styles."""
+    key = (theme.name, disks)
+    if key in _PALETTES:
+        return _PALETTES[key]
+    variables = theme.variables
+    small = Color.parse(variables.get("disk-small", theme.accent or theme.primary))
+    large = Color.parse(variables.get("disk-large", theme.primary))
+    background = Color.parse(theme.background or ("#000000" if theme.dark else "#FFFFFF"))
+    foreground = Color.parse(theme.foreground or ("#FFFFFF" if theme.dark else "#000000"))
+    moved = Color.parse(variables.get("disk-moved", foreground.hex))
     n = max(1, disks)
-    return [small, *(small.blend(large, (disk - 1) / (n - 1)) if n > 1 else small for disk in range(1, n + 1))]
-
-
-def moved_colour(theme: Theme) -> Color:
-    """The colour of the disk that moved last."""
-    return Color.parse(theme.variables.get("disk-moved", theme.foreground or ("#FFFFFF" if theme.dark else "#000000")))
+    fills = [Style()]
+    labels = [Style()]
+    for disk in range(1, n + 1):
+        colour = small.blend(large, (disk - 1) / (n - 1)) if n > 1 else small
+        fills.append(Style(color=colour.rich_color, bgcolor=colour.rich_color))
+        labels.append(Style(color=colour.get_contrast_text(1.0).rich_color, bgcolor=colour.rich_color, bold=True))
+    muted = foreground.blend(background, 0.55)
+    _PALETTES[key] = Palette(
+        disks=tuple(fills),
+        labels=tuple(labels),
+        moved=Style(color=moved.rich_color, bgcolor=moved.rich_color),
+        moved_label=Style(color=moved.get_contrast_text(1.0).rich_color, bgcolor=moved.rich_color, bold=True),
+        pole=Style(color=muted.rich_color, bgcolor=background.rich_color),
+        base=Style(color=foreground.rich_color, bgcolor=background.rich_color),
+        label=Style(color=foreground.blend(background, 0.3).rich_color, bgcolor=background.rich_color),
+        label_from=Style(color=foreground.rich_color, bgcolor=background.rich_color, italic=True),
+        label_to=Style(color=moved.rich_color, bgcolor=background.rich_color, bold=True),
+        background=Style(bgcolor=background.rich_color),
+    )
+    return _PALETTES[key]
 
 
 @lru_cache(maxsize=32)
@@ -86,9 +113,15 @@ def _layout(width: int, height: int, disks: int) -> _Layout:
     return _Layout(column, widths, rows, per_row)
 
 
-def _margin(width: int, layout: _Layout, palette: _Palette) -> Segment:
-    """Blank cells left of the first peg, so that the drawing sits in the middle of the pane."""
-    return Segment(" " * max(0, (width - 3 * layout.column - 2 * GAP) // 2), palette.background)
+def _strip(pegs: list[list[Segment]], width: int, layout: _Layout, palette: Palette) -> Strip:
+    """One line of the drawing: the three pegs' columns GAP apart, in the middle of the pane."""
+    gap = Segment(" " * GAP, palette.background)
+    margin = max(0, (width - 3 * layout.column - 2 * GAP) // 2)
+    segments = [Segment(" " * margin, palette.background), *pegs[0], gap, *pegs[1], gap, *pegs[2]]
+    used = margin + 3 * layout.column + 2 * GAP
+    if used < width:
+        segments.append(Segment(" " * (width - used), palette.background))
+    return Strip(segments, width).simplify()
 
 
 class Towers(Widget):
@@ -109,11 +142,6 @@ class Towers(Widget):
 
     scene: reactive[Scene | None] = reactive(None)
     """The state drawn, the move that made it, and the number of disks."""
-
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._palette_key: tuple[str, int] | None = None
-        self._palette: _Palette | None = None
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
@@ -138,40 +166,15 @@ class Towers(Widget):
     def state(self) -> State | None:
         return self._state
 
-    def _colours(self) -> _Palette:
-        theme = self.app.current_theme
-        key = (theme.name, self._disks)
-        if self._palette is not None and self._palette_key == key:
-            return self._palette
-        background = Color.parse(theme.background or ("#000000" if theme.dark else "#FFFFFF"))
-        foreground = Color.parse(theme.foreground or ("#FFFFFF" if theme.dark else "#000000"))
-        moved = moved_colour(theme)
-        fills = [Style()]
-        labels = [Style()]
-        for colour in disk_colours(theme, self._disks)[1:]:
-            fills.append(Style(color=colour.rich_color, bgcolor=colour.rich_color))
-            labels.append(Style(color=colour.get_contrast_text(1.0).rich_color, bgcolor=colour.rich_color, bold=True))
-        muted = foreground.blend(background, 0.55)
-        self._palette = _Palette(
-            disks=tuple(fills),
-            labels=tuple(labels),
-            moved=Style(color=moved.rich_color, bgcolor=moved.rich_color),
-            moved_label=Style(color=moved.get_contrast_text(1.0).rich_color, bgcolor=moved.rich_color, bold=True),
-            pole=Style(color=muted.rich_color, bgcolor=background.rich_color),
-            base=Style(color=foreground.rich_color, bgcolor=background.rich_color),
-            label=Style(color=foreground.blend(background, 0.3).rich_color, bgcolor=background.rich_color),
-            label_from=Style(color=foreground.rich_color, bgcolor=background.rich_color, italic=True),
-            label_to=Style(color=moved.rich_color, bgcolor=background.rich_color, bold=True),
-            background=Style(bgcolor=background.rich_color),
-        )
-        self._palette_key = key
-        return self._palette
+    @property
+    def palette(self) -> Palette:
+        return palette(self.app.current_theme, self._disks)
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size
         if self._state is None or width < 9 or height < 3:
             return Strip.blank(width)
-        palette = self._colours()
+        palette = self.palette
         layout = _layout(width, height, self._disks)
         if y == height - 1:
             return self._labels(width, layout, palette)
@@ -180,26 +183,16 @@ class Towers(Widget):
         from_top = height - 3 - y  # rows above the base, counted from the bottom: 0 is the lowest
         if from_top >= layout.rows:
             return Strip.blank(width, palette.background)
-        segments: list[Segment] = [_margin(width, layout, palette)]
         moved_disk = self._last_move[0] if self._last_move else 0
-        for peg in range(3):
-            if peg:
-                segments.append(Segment(" " * GAP, palette.background))
-            stack = self._state[peg]
-            if layout.per_row == 1:
-                segments += self._full_row(stack, from_top, layout, palette, moved_disk, peg)
-            else:
-                segments += self._half_row(stack, from_top, layout, palette, moved_disk, peg)
-        used = sum(segment.cell_length for segment in segments)
-        if used < width:
-            segments.append(Segment(" " * (width - used), palette.background))
-        return Strip(segments, width).simplify()
+        draw = self._full_row if layout.per_row == 1 else self._half_row
+        return _strip([draw(self._state[peg], from_top, layout, palette, moved_disk, peg) for peg in range(3)],
+                      width, layout, palette)
 
     def _is_moved(self, disk: int, peg: int, moved_disk: int) -> bool:
         return disk == moved_disk and self._last_move is not None and self._last_move[2] == peg
 
     def _full_row(
-        self, stack: tuple[int, ...], level: int, layout: _Layout, palette: _Palette, moved_disk: int, peg: int
+        self, stack: tuple[int, ...], level: int, layout: _Layout, palette: Palette, moved_disk: int, peg: int
     ) -> list[Segment]:
         column = layout.column
         if level >= len(stack):
@@ -232,7 +225,7 @@ class Towers(Widget):
         ]
 
     def _half_row(
-        self, stack: tuple[int, ...], row: int, layout: _Layout, palette: _Palette, moved_disk: int, peg: int
+        self, stack: tuple[int, ...], row: int, layout: _Layout, palette: Palette, moved_disk: int, peg: int
     ) -> list[Segment]:
         column = layout.column
         lower = stack[2 * row] if 2 * row < len(stack) else 0
@@ -266,24 +259,13 @@ class Towers(Widget):
                 segments.append(Segment(" ", palette.background))
         return segments
 
-    def _base(self, width: int, layout: _Layout, palette: _Palette) -> Strip:
-        column = layout.column
-        segments = [_margin(width, layout, palette)]
-        for peg in range(3):
-            if peg:
-                segments.append(Segment(" " * GAP, palette.background))
-            segments.append(Segment("━" * column, palette.base))
-        used = sum(segment.cell_length for segment in segments)
-        if used < width:
-            segments.append(Segment(" " * (width - used), palette.background))
-        return Strip(segments, width).simplify()
+    def _base(self, width: int, layout: _Layout, palette: Palette) -> Strip:
+        return _strip([[Segment("━" * layout.column, palette.base)]] * 3, width, layout, palette)
 
-    def _labels(self, width: int, layout: _Layout, palette: _Palette) -> Strip:
+    def _labels(self, width: int, layout: _Layout, palette: Palette) -> Strip:
         column = layout.column
-        segments = [_margin(width, layout, palette)]
+        pegs = []
         for peg in range(3):
-            if peg:
-                segments.append(Segment(" " * GAP, palette.background))
             text, style = f"peg {peg}", palette.label
             if self._last_move is not None and self._last_move[1] == peg:
                 text, style = f"peg {peg} (from)", palette.label_from
@@ -291,12 +273,9 @@ class Towers(Widget):
                 text, style = f"peg {peg} (to)", palette.label_to
             text = text[:column]
             left = (column - len(text)) // 2
-            segments += [
+            pegs.append([
                 Segment(" " * left, palette.background),
                 Segment(text, style),
                 Segment(" " * (column - len(text) - left), palette.background),
-            ]
-        used = sum(segment.cell_length for segment in segments)
-        if used < width:
-            segments.append(Segment(" " * (width - used), palette.background))
-        return Strip(segments, width).simplify()
+            ])
+        return _strip(pegs, width, layout, palette)
