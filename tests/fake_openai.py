@@ -5,11 +5,18 @@ probability p; otherwise wrong, malformed or cut at the token limit with finish_
 and injects faults on demand: 429 with Retry-After, 500, a dropped connection, a reply slower than
 the client's timeout, a body that is not JSON, an empty reply. The engine reaches it through the
 real openai SDK; nothing in the SDK is mocked. Counts of what it answered let tests reconcile.
+
+It can also limit like a provider: token buckets of requests and tokens a minute (``rpm``, ``tpm``)
+that answer 429 with OpenAI's body and ``retry-after-ms`` / ``retry-after`` headers, optionally
+OpenAI's ``x-ratelimit-*`` headers on every chat reply, limits that change while it runs
+(:meth:`FakeOpenAIServer.set_limits`), and outages that answer every request 503 for a while
+(:meth:`FakeOpenAIServer.outage`, or ``outage_after`` chat requests into a run).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import socket
 import sys
@@ -20,7 +27,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from engine.models.sampler import estimate_tokens
+from engine.models.sampler import estimate_prompt_tokens, estimate_tokens
 from engine.models.sim import SimConfig, SimulatedLLM
 from engine.models.sim_prompt import read_values
 from engine.task.parser import Answer, parse_answer
@@ -41,8 +48,97 @@ class Faults:
     retry_after_s: float = 0.05
 
 
+_UNCHANGED: Any = object()
+"""What :meth:`FakeOpenAIServer.set_limits` takes for a limit it leaves as it is."""
+
+_EPSILON = 1e-9
+"""Slack in bucket arithmetic, so that a client that waits exactly the time it was told finds its token."""
+
+
+def openai_duration(seconds: float) -> str:
+    """A duration as OpenAI writes it in ``x-ratelimit-reset-*`` headers and 429 messages (Go's
+    format): ``"120ms"`` under a second, else ``"1s"``, ``"1.5s"``, ``"6m0s"``, ``"1m30.5s"``,
+    ``"1h2m3s"``. Rounded up to the millisecond, so that waiting that long is enough."""
+    ms = max(0, math.ceil(seconds * 1000 - _EPSILON))
+    if ms == 0:
+        return "0s"
+    if ms < 1000:
+        return f"{ms}ms"
+    hours, ms = divmod(ms, 3_600_000)
+    minutes, ms = divmod(ms, 60_000)
+    secs = f"{ms // 1000}.{ms % 1000:03d}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{secs}"
+    if minutes:
+        return f"{minutes}m{secs}"
+    return secs
+
+
+class _Bucket:
+    """A token bucket of ``limit`` a minute, refilled continuously (limit/60 a second) up to
+    ``capacity``; it starts full. A request costs ``cost`` and needs ``min(cost, capacity)`` in the
+    bucket, so one costlier than the whole bucket passes when the bucket is full and leaves it in
+    debt (the capacity is in effect at least one request's cost, and the long-run rate stays
+    ``limit``)."""
+
+    def __init__(self, limit: float, capacity: float, now: float) -> None:
+        self.limit = limit
+        self.capacity = capacity
+        self.level = capacity
+        self.at = now
+
+    def refill(self, now: float) -> None:
+        if now > self.at:
+            self.level = min(self.capacity, self.level + (now - self.at) * self.limit / 60)
+            self.at = now
+
+    def has(self, cost: float) -> bool:
+        return self.level >= min(cost, self.capacity) - _EPSILON
+
+    def wait(self, cost: float) -> float:
+        """Seconds until the bucket holds enough for ``cost`` (0 if it does now)."""
+        return max(0.0, min(cost, self.capacity) - self.level) * 60 / self.limit
+
+    def take(self, cost: float) -> None:
+        self.level -= cost
+
+    def remaining(self) -> int:
+        """Whole tokens in the bucket."""
+        return max(0, math.floor(self.level + _EPSILON))
+
+    def reset(self) -> float:
+        """Seconds until the bucket is full again."""
+        return max(0.0, self.capacity - self.level) * 60 / self.limit
+
+    def used(self) -> int:
+        """The limit less what remains (for 429 messages; consistent with the remaining header)."""
+        return max(0, int(self.limit) - self.remaining())
+
+    def resize(self, limit: float, capacity: float) -> None:
+        """A new limit; the tokens in the bucket stay, clamped to the new capacity."""
+        self.limit = limit
+        self.capacity = capacity
+        self.level = min(self.level, capacity)
+
+
 class FakeOpenAIServer:
-    """Start with :meth:`start` (returns the base URL), stop with :meth:`stop` or a ``with`` block."""
+    """Start with :meth:`start` (returns the base URL), stop with :meth:`stop` or a ``with`` block.
+
+    Limits: ``rpm`` requests and ``tpm`` tokens a minute, each a token bucket refilled continuously
+    at a sixtieth of the limit a second, that starts full and holds ``burst`` requests (default one
+    second's worth, at least 1) and ``tpm_burst`` tokens (default one second's worth; a request
+    costlier than that passes when the bucket is full). A chat request costs one request and its
+    prompt tokens (estimated) plus its ``max_tokens`` (or ``max_completion_tokens``, else 4096). One
+    that finds a bucket short takes nothing and is answered 429 as OpenAI does, with
+    ``retry-after-ms`` and ``retry-after`` (counted in ``counts["limited"]``); one that passes is
+    counted in ``counts["accepted"]`` and ``accepted_times`` and then served as usual, faults
+    included. With ``rate_headers``, every chat reply that reached the buckets carries
+    ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}`` for each limit that is set.
+
+    Outages: :meth:`outage`, or ``outage_after`` chat requests into the run for ``outage_s``
+    seconds, during which every request is answered ``outage_status`` (counted in
+    ``counts["outage"]``).
+    """
 
     def __init__(
         self,
@@ -56,6 +152,14 @@ class FakeOpenAIServer:
         omit_usage: bool = False,
         omit_prompt_tokens: bool = False,
         decorate: bool = False,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        burst: float | None = None,
+        tpm_burst: float | None = None,
+        rate_headers: bool = False,
+        outage_after: int | None = None,
+        outage_s: float = 0.0,
+        outage_status: int = 503,
     ) -> None:
         self.model = SimulatedLLM(sim or SimConfig(error_rate=0.0))
         self.faults = faults or Faults()
@@ -85,6 +189,133 @@ class FakeOpenAIServer:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.rpm: int | None = None
+        """Requests a minute (None: no limit). Change it with :meth:`set_limits`."""
+        self.tpm: int | None = None
+        """Tokens a minute (None: no limit). Change it with :meth:`set_limits`."""
+        self.burst = burst
+        """Requests the request bucket holds (None: one second's worth, at least 1)."""
+        self.tpm_burst = tpm_burst
+        """Tokens the token bucket holds (None: one second's worth)."""
+        self.rate_headers = rate_headers
+        """Send OpenAI's x-ratelimit-* headers on every chat reply."""
+        self.accepted_times: list[float] = []
+        """When each request that passed the buckets arrived (time.monotonic), while a limit was set."""
+        self._requests_bucket: _Bucket | None = None
+        self._tokens_bucket: _Bucket | None = None
+        self.set_limits(rpm=rpm, tpm=tpm)
+        self.outage_after = outage_after
+        """Chat requests after which an outage of ``outage_s`` seconds starts (None: never)."""
+        self.outage_s = outage_s
+        self.outage_status = outage_status
+        self.outage_started_at: float | None = None
+        """When the last outage started (time.monotonic), or None."""
+        self.outage_ended_at: float | None = None
+        """When the last outage ends or ended (time.monotonic; set when it starts), or None."""
+        self._outage_until = 0.0
+        self._outage_code = outage_status
+        self._outage_fired = False
+
+    def set_limits(
+        self,
+        *,
+        rpm: int | None = _UNCHANGED,
+        tpm: int | None = _UNCHANGED,
+        burst: float | None = _UNCHANGED,
+        tpm_burst: float | None = _UNCHANGED,
+    ) -> None:
+        """Change limits, also while the server runs; a limit not named stays, None removes one.
+        A bucket keeps its tokens, clamped to its new capacity; a limit that was not set starts
+        with a full bucket."""
+        now = time.monotonic()
+        with self._lock:
+            if burst is not _UNCHANGED:
+                self.burst = burst
+            if tpm_burst is not _UNCHANGED:
+                self.tpm_burst = tpm_burst
+            if rpm is not _UNCHANGED:
+                self.rpm = rpm
+            if tpm is not _UNCHANGED:
+                self.tpm = tpm
+            self._requests_bucket = self._rebucket(self._requests_bucket, self.rpm, self.burst, 1.0, now)
+            self._tokens_bucket = self._rebucket(self._tokens_bucket, self.tpm, self.tpm_burst, 0.0, now)
+
+    @staticmethod
+    def _rebucket(bucket: _Bucket | None, limit: int | None, capacity: float | None, least: float,
+                  now: float) -> _Bucket | None:
+        if not limit:
+            return None
+        if capacity is None:
+            capacity = max(least, limit / 60)
+        if bucket is None:
+            return _Bucket(limit, capacity, now)
+        bucket.refill(now)
+        bucket.resize(limit, capacity)
+        return bucket
+
+    def outage(self, seconds: float, status: int = 503) -> None:
+        """From now, for ``seconds``, answer every request (chat and GET alike) ``status`` with an
+        OpenAI-style error body."""
+        now = time.monotonic()
+        with self._lock:
+            self._start_outage(now, seconds, status)
+
+    def _start_outage(self, now: float, seconds: float, status: int) -> None:
+        self._outage_until = now + seconds
+        self._outage_code = status
+        self.outage_started_at = now
+        self.outage_ended_at = now + seconds
+
+    def _down(self, now: float) -> int | None:
+        """The status of the outage in progress, or None (call with the lock held)."""
+        return self._outage_code if now < self._outage_until else None
+
+    @staticmethod
+    def _cost(body: dict[str, Any]) -> int:
+        """Tokens a request costs against ``tpm``: its prompt (estimated) and the most it may generate."""
+        messages = body["messages"]
+        try:
+            prompt = estimate_prompt_tokens(messages)
+        except (KeyError, TypeError):
+            prompt = estimate_tokens(json.dumps(messages))
+        return prompt + FakeOpenAIServer._limit(body)
+
+    def _admit(self, body: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """Take a request's cost from each bucket, or nothing if one is short. Returns the 429 body
+        (None if the request passed) and the headers its reply carries."""
+        if self._requests_bucket is None and self._tokens_bucket is None:
+            return None, {}
+        cost = self._cost(body)
+        now = time.monotonic()
+        with self._lock:
+            charges = [(bucket, need, kind) for bucket, need, kind in (
+                (self._requests_bucket, 1, "requests"), (self._tokens_bucket, cost, "tokens")) if bucket is not None]
+            for bucket, _, _ in charges:
+                bucket.refill(now)
+            short = [(bucket, need, kind) for bucket, need, kind in charges if not bucket.has(need)]
+            if short:
+                self.counts["limited"] += 1
+                wait = max(bucket.wait(need) for bucket, need, _ in short)
+                bucket, need, kind = short[0]
+                unit = "RPM" if kind == "requests" else "TPM"
+                message = (f"Rate limit reached for {kind} per min ({unit}): Limit {int(bucket.limit)}, "
+                           f"Used {bucket.used()}, Requested {need}. Please try again in {openai_duration(wait)}.")
+                error: dict[str, Any] | None = {"error": {"message": message, "type": kind, "param": None,
+                                                          "code": "rate_limit_exceeded"}}
+                ms = max(1, math.ceil(wait * 1000 - _EPSILON))
+                headers = {"retry-after-ms": str(ms), "retry-after": str(max(1, math.ceil(ms / 1000)))}
+            else:
+                for bucket, need, _ in charges:
+                    bucket.take(need)
+                self.counts["accepted"] += 1
+                self.accepted_times.append(now)
+                error, headers = None, {}
+            if self.rate_headers:
+                for bucket, _, kind in charges:
+                    headers[f"x-ratelimit-limit-{kind}"] = str(int(bucket.limit))
+                    headers[f"x-ratelimit-remaining-{kind}"] = str(bucket.remaining())
+                    headers[f"x-ratelimit-reset-{kind}"] = openai_duration(bucket.reset())
+        return error, headers
 
     def __enter__(self) -> FakeOpenAIServer:
         self.start()
@@ -100,10 +331,15 @@ class FakeOpenAIServer:
         return f"http://{host}:{port}/v1"
 
     def start(self) -> str:
+        if self.outage_after == 0 and not self._outage_fired:
+            self._outage_fired = True
+            self.outage(self.outage_s, self.outage_status)
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)
+        # A short poll: stop() waits for it, and the default half second adds up over many tests.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-openai",
+                                        daemon=True)
         self._thread.start()
         return self.base_url
 
@@ -174,12 +410,15 @@ class _QuietServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAIServer
     protocol_version = "HTTP/1.1"
+    _extra: dict[str, str]
+    """Headers every reply to the current request carries (the rate limit's); replaced, never changed."""
 
     def setup(self) -> None:
         super().setup()
         # Headers and body go out in two writes; without this, Nagle's algorithm meets the
         # client's delayed ACK and every reply waits an extra 40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._extra = {}
         with self.fake._lock:
             self.fake._connections.add(self.connection)
 
@@ -199,10 +438,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
+        for name, value in {**self._extra, **(headers or {})}.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def _send_outage(self, status: int) -> None:
+        with self.fake._lock:
+            self.fake.counts["outage"] += 1
+        self._send_json(status, {"error": {"message": "The server is overloaded or not ready yet.",
+                                           "type": "server_error"}})
 
     def _authorised(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -217,6 +462,12 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def do_GET(self) -> None:  # noqa: N802
+        self._extra = {}
+        with self.fake._lock:
+            down = self.fake._down(time.monotonic())
+        if down is not None:
+            self._send_outage(down)
+            return
         if not self._authorised():
             return
         with self.fake._lock:
@@ -225,23 +476,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         fake = self.fake
+        self._extra = {}
         with fake._lock:
+            now = time.monotonic()
             fake.active += 1
             fake.started += 1
-            fake.request_times.append(time.monotonic())
+            fake.request_times.append(now)
             fake.most_active = max(fake.most_active, fake.active)
+            down = fake._down(now)
+            if fake.started == fake.outage_after and not fake._outage_fired:
+                fake._outage_fired = True
+                fake._start_outage(now, fake.outage_s, fake.outage_status)
         try:
-            self._chat()
+            self._chat(down)
         finally:
             with fake._lock:
                 fake.active -= 1
 
-    def _chat(self) -> None:
+    def _chat(self, down: int | None = None) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
         except ValueError:
             body = {}
+        if down is not None:
+            self._send_outage(down)
+            return
         if not self._authorised():
             return
         if not isinstance(body.get("messages"), list):
@@ -255,6 +515,10 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.counts["rejected"] += 1
             self._send_json(400, {"error": {"message": "Unsupported parameter: 'temperature' is not supported "
                                             "with this model.", "type": "invalid_request_error"}})
+            return
+        limited, self._extra = fake._admit(body)
+        if limited is not None:
+            self._send_json(429, limited)
             return
         fault = fake._draw_fault()
         if fake.delay_s:
@@ -284,6 +548,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in self._extra.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
             return

@@ -1,11 +1,10 @@
 """A fleet of servers, and the client-side rate limits, against real HTTP servers on 127.0.0.1."""
 
-import asyncio
 import json
 import threading
 import time
 
-from engine.models.fleet import STRIKES, Fleet, RateLimits
+from engine.models.fleet import FIRST_REST_S, LONGEST_REST_S, STRIKES, Fleet
 from engine.models.sim import SimConfig
 from tests.fake_openai import FakeOpenAIServer
 from tests.test_openai import maker
@@ -30,8 +29,8 @@ def test_two_servers_share_the_requests_and_the_summary_tells_each_ones_part():
     assert summary["solved"] and summary["errors"] == 0
     total = sum(counts)
     assert min(counts) >= 0.4 * total, counts
-    assert [server["requests"] for server in summary["servers"]] == list(counts)
-    assert [server["host"] for server in summary["servers"]] == hosts
+    assert [server["requests"] for server in summary["wire"]["servers"]] == list(counts)
+    assert [server["host"] for server in summary["wire"]["servers"]] == hosts
 
 
 def test_a_comma_separated_base_url_in_the_environment_is_a_fleet_too():
@@ -39,7 +38,7 @@ def test_a_comma_separated_base_url_in_the_environment_is_a_fleet_too():
         result = fleet_solve("--disks", "4", env_urls=f"{first.base_url}, {second.base_url}")
         counts = (first.started, second.started)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert min(counts) > 0 and len(json.loads(result.stdout)["servers"]) == 2
+    assert min(counts) > 0 and len(json.loads(result.stdout)["wire"]["servers"]) == 2
 
 
 def test_a_server_killed_mid_run_is_set_aside_and_the_run_finishes_on_the_other():
@@ -59,11 +58,11 @@ def test_a_server_killed_mid_run_is_set_aside_and_the_run_finishes_on_the_other(
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
     assert summary["solved"] and summary["steps"] == 127 and summary["errors"] == 0
-    alive, dead = summary["servers"]
+    alive, dead = summary["wire"]["servers"]
     assert served_before_death >= 60
     assert dead["faults"].get("connection", 0) >= 1 and dead["set_aside"] >= 1
     assert alive["requests"] > dead["requests"]
-    assert summary["transport_errors"]["connection"] == sum(s["faults"].get("connection", 0) for s in summary["servers"])
+    assert summary["wire"]["faults"]["connection"] == sum(s["faults"].get("connection", 0) for s in summary["wire"]["servers"])
 
 
 def test_rpm_caps_the_requests_the_server_sees_over_the_run():
@@ -76,44 +75,55 @@ def test_rpm_caps_the_requests_the_server_sees_over_the_run():
     assert len(times) >= 90 and rate <= rpm / 60 * 1.05, rate
 
 
-def test_tpm_holds_back_a_request_until_its_tokens_fit_the_minute():
-    async def wait_for_the_second() -> float:
-        limits = RateLimits(tpm=60_000)  # 1,000 tokens a second once the minute's worth is used
-        await limits.tokens(60_000)
-        started = asyncio.get_running_loop().time()
-        await limits.tokens(300)
-        return asyncio.get_running_loop().time() - started
-
-    assert asyncio.run(wait_for_the_second()) >= 0.25
-
-
-def test_a_failing_server_is_rested_longer_each_time_and_asked_again_afterwards():
+def test_a_server_that_keeps_failing_goes_down_gets_probes_further_apart_and_comes_back_on_a_reply():
     now = [0.0]
-    fleet = Fleet(["http://a/v1", "http://b/v1"], clock=lambda: now[0])
+    fleet = Fleet(["http://a/v1", "http://b/v1"], clock=lambda: now[0], jitter=lambda: 0.5)  # no spread
     a, b = fleet.servers
+
+    def attempt(server, outcome):
+        fleet.sent(server)
+        if outcome == "ok":
+            fleet.succeeded(server)
+        else:
+            fleet.fault(server, outcome, outcome)
+
     assert fleet.pick() is a
-    fleet.fault(a, "timeout")
-    fleet.succeeded(a)  # a fault now and then is not a failing server
-    assert a.strikes == 0 and fleet.pick() is a
+    attempt(a, "timeout")
+    attempt(a, "ok")  # a fault now and then is not a failing server
+    assert a.strikes == 0 and not a.down
     for _ in range(STRIKES):
-        fleet.fault(a, "connection")
-    assert a.rests == 1 and a.resting_until == 5.0
+        attempt(a, "connection")
+    assert a.down and a.rests == 1 and a.next_probe_at == FIRST_REST_S
     b.in_flight = 10
-    assert fleet.pick() is b  # resting: not asked, however busy the others are
-    now[0] += 5.1
-    assert fleet.pick() is a  # its rest is over: asked again
+    assert fleet.pick() is b  # down: not asked, however busy the others are
+    now[0] = FIRST_REST_S
+    assert fleet.pick() is a  # its probe is due
+    fleet.sent(a)
+    assert a.probing and fleet.pick() is b  # one probe at a time
+    fleet.fault(a, "server_error", "server unavailable (503)")
+    assert a.next_probe_at == now[0] + 2 * FIRST_REST_S  # the next probe waits twice as long
+    for _ in range(10):
+        now[0] = a.next_probe_at
+        attempt(a, "server_error")
+    assert a.next_probe_at - now[0] == LONGEST_REST_S and a.rests == 1
+    assert fleet.reports()[0].down_s == round(now[0], 1)  # down since the third strike, at 0
+    attempt(b, "rate_limited")  # pacing, not a failure
+    assert b.strikes == 0 and b.faults["rate_limited"] == 1 and not b.down
+    now[0] = a.next_probe_at
+    attempt(a, "ok")  # the probe succeeded: back up
+    assert not a.down and fleet.reports()[0].down_s is None and fleet.reports()[0].set_aside == 1
+
+
+def test_when_every_server_is_down_nothing_is_picked_until_a_probe_is_due():
+    now = [0.0]
+    fleet = Fleet(["http://only/v1"], clock=lambda: now[0], jitter=lambda: 0.5)
+    (only,) = fleet.servers
     for _ in range(STRIKES):
-        fleet.fault(a, "server_error")
-    assert a.rests == 2 and a.resting_until == now[0] + 10.0  # the second rest is twice as long
-    now[0] += 9.9
-    assert fleet.pick() is b
-    now[0] += 0.2
-    assert fleet.pick() is a
-    fleet.fault(b, "rate_limited")  # pacing, not a failure
-    assert b.strikes == 0 and b.faults["rate_limited"] == 1
-    b.in_flight = 0
-    a.resting_until = b.resting_until = now[0] + 1
-    assert fleet.pick() is a  # all resting: the first to wake is asked
+        fleet.sent(only)
+        fleet.fault(only, "server_error", "server unavailable (503)")
+    assert fleet.all_down() and fleet.pick() is None and fleet.next_probe_at() == FIRST_REST_S
+    now[0] = FIRST_REST_S
+    assert fleet.pick() is only
 
 
 def test_bad_fleet_options_get_one_line_and_exit_2():

@@ -86,7 +86,7 @@ def test_lookahead_keeps_the_window_in_flight_and_says_how_far_ahead():
     one = asyncio.run(new_session(RunConfig(disks=7, k=3), alone, None).run())
     session = new_session(RunConfig(disks=7, k=3, lookahead=16), ahead, None)
     depths = []
-    session.runner.subscribe(lambda event: depths.append(session.runner.pipeline_depth))
+    session.runner.subscribe(lambda event: depths.append(session.runner.window_depth))
     many = asyncio.run(session.run())
     assert one.solved and many.solved and many.lookahead == 16 and one.lookahead == 0
     assert alone.most_in_flight == 3 and ahead.most_in_flight == 17 * 3  # the first round of 17 steps

@@ -37,7 +37,8 @@ FAULTS = Faults(rate_limited=0.03, server_error=0.03, reset=0.01, garbage=0.01, 
 
 def test_a_7_disk_solve_through_a_flaky_server_and_the_counts_reconcile():
     with FakeOpenAIServer(FLAKY, FAULTS, seed=5) as server:
-        result = solve(server, "--disks", "7", "--timeout", "1.5", "--json")
+        # A timeout shorter than a hedge's wait (engine.models.hedge): every slow reply times out.
+        result = solve(server, "--disks", "7", "--timeout", "0.4", "--json")
         counts = server.counts
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
@@ -51,7 +52,7 @@ def test_a_7_disk_solve_through_a_flaky_server_and_the_counts_reconcile():
     assert summary["cancelled"] == 0
     assert counts["completions"] == summary["samples"] + sum(summary["red_flags"].values())
     # Every fault it injected was retried and counted by kind, never judged.
-    errors = summary["transport_errors"]
+    errors = summary["wire"]["faults"]
     assert errors.get("rate_limited", 0) == counts["rate_limited"]
     assert errors.get("server_error", 0) == counts["server_error"]
     assert errors.get("connection", 0) == counts["reset"]
@@ -196,10 +197,15 @@ def test_a_solve_through_a_server_that_decorates_every_answer_has_no_red_flag():
     assert set(used) == set(DECORATED) and sum(used.values()) == summary["samples"]
 
 
-def test_a_server_too_slow_for_the_timeout_gets_one_line_that_says_what_to_try():
-    """A one-slot server's queue (llama.cpp's) keeps requests waiting past the timeout."""
+def test_a_server_too_slow_for_the_timeout_stops_after_the_patience_and_says_what_to_try():
+    """A one-slot server's queue (llama.cpp's) keeps requests waiting past the timeout: they are
+    tried again until the patience runs out, and the message says what the server last did."""
     with FakeOpenAIServer(delay_s=1.0) as server:
-        result = solve(server, "--disks", "3", "--timeout", "0.2", "--retries", "1")
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "gave no reply within 0.2 s" in lines[0] and "--concurrency 1" in lines[0], lines
+        result = solve(server, "--disks", "3", "--timeout", "0.2", "--patience", "2", "--json")
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["stopped"] == "sampler_error" and summary["steps"] == 0
+    message = summary["message"]
+    assert "no reply from the model server for 2 s" in message and "--patience 2 s" in message, message
+    assert "no reply within 0.2 s" in message and "--concurrency 1" in message, message
+    assert summary["wire"]["faults"]["timeout"] >= 2 and summary["wire"]["replies"] == 0

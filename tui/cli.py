@@ -6,6 +6,7 @@ Textual is imported only when a command opens the app, so headless runs start fa
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -24,14 +25,21 @@ from engine.recording.reader import Recording
 from engine.run.session import Session, new_session
 
 DEMO_RECORDING = Path(__file__).resolve().parent.parent / "recordings" / "demo-10.maker"
+SIM_PACE = 10.0
+"""Samples a second the live screen starts at on the simulated model: slow enough to follow."""
+REPLAY_PACE = 10.0
 FIRST_LOOK = ["solve", "--disks", "8", "--error-rate", "0.03"]
 """What ``maker`` alone runs: a tower small enough to watch to the end, on a model that errs
 often enough (3%) for votes to disagree and red flags to show."""
 
 
-def _speed(text: str) -> float | None:
+FULL_SPEED = math.inf
+"""``--speed full``: as fast as the engine goes (a pace of None)."""
+
+
+def _speed(text: str) -> float:
     if text == "full":
-        return None
+        return FULL_SPEED
     try:
         value = float(text)
     except ValueError:
@@ -41,24 +49,34 @@ def _speed(text: str) -> float | None:
     return value
 
 
-def _add_view_options(parser: argparse.ArgumentParser, speed: str) -> None:
+def pace(speed: float | None, default: float | None) -> float | None:
+    """The pace ``--speed`` asks for (None: full speed); ``default`` when it was not given."""
+    if speed is None:
+        return default
+    return None if speed == FULL_SPEED else speed
+
+
+def _add_view_options(parser: argparse.ArgumentParser, default: str, live: bool = False) -> None:
     group = parser.add_argument_group("the screen")
     group.add_argument("--theme", default=None, metavar="NAME",
                        help="maker-dark (default), maker-light, stage (for projectors), or any Textual theme")
-    group.add_argument("--speed", type=_speed, default=_speed(speed), metavar="S",
-                       help=f"samples a second, or 'full' (default {speed}; + and - change it)")
+    throttles = (". A pace holds the requests back too: a served model is asked no faster than the screen "
+                 "shows") if live else ""
+    group.add_argument("--speed", type=_speed, default=None, metavar="S",
+                       help=f"samples a second, or 'full' (default {default}; + and - change it){throttles}")
 
 
 def extend(commands: Any, solve: argparse.ArgumentParser) -> None:
     """Add the TUI's options and commands to the headless parser."""
     for live in (solve, commands.choices["resume"]):
-        _add_view_options(live, "10")
+        _add_view_options(live, f"{SIM_PACE:g} on the simulated model; full for a served model, whose replies set "
+                                "the pace", live=True)
         live.add_argument("--paused", action="store_true", help="open paused (space resumes, n steps)")
     replay = commands.add_parser("replay", help="play a recording in the TUI",
                                  description="Play a recording back through the live panes, without any API call.")
     replay.add_argument("file", type=Path, metavar="FILE", help="the recording")
     replay.add_argument("--play", action="store_true", help="start playing at once")
-    _add_view_options(replay, "10")
+    _add_view_options(replay, f"{REPLAY_PACE:g}")
     demo = commands.add_parser("demo", help="loop the shipped recording for an audience",
                                description="Loop a recording in the stage theme, at a pace an audience can "
                                "follow, with a title and a line explaining what is on screen.")
@@ -94,7 +112,8 @@ def run_live(session: Session, args: argparse.Namespace, record: Path | None,
     went and exit as a headless run of the same end would."""
     from tui.app import live_app
 
-    session.control.set_pace(args.speed)
+    served = not is_simulated(session.runner.sampler.name)
+    session.control.set_pace(pace(args.speed, None if served else SIM_PACE))
     if args.paused:
         session.control.pause()
     app = live_app(session, expected_votes=expected_votes, theme=args.theme)
@@ -127,7 +146,7 @@ def replay_in_tui(args: argparse.Namespace, demo: bool = False) -> int:
     except BaseException:
         recording.close()
         raise
-    playing, speed = (True, 10.0) if demo else (args.play, args.speed)
+    playing, speed = (True, REPLAY_PACE) if demo else (args.play, pace(args.speed, REPLAY_PACE))
     app = replay_app(cursor, demo=demo, playing=playing, speed=speed, theme=args.theme)
     app.run()
     recording.close()

@@ -112,6 +112,12 @@ def url_list(text: str) -> list[str]:
     return urls
 
 
+def proxy_url(text: str) -> str:
+    if not text.startswith(("http://", "https://", "socks5://", "socks5h://")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a proxy URL (http://, https:// or socks5://)")
+    return text
+
+
 def step_list(text: str) -> tuple[int, ...]:
     try:
         steps = tuple(int(part) for part in text.split(",") if part.strip())
@@ -241,15 +247,23 @@ def add_server_options(group: Any) -> None:
     group.add_argument("--concurrency", type=bounded_int(1, 1024), default=None, metavar="C",
                        help="requests in flight at most, across the run (default 16)")
     group.add_argument("--rpm", type=bounded_int(1, 10_000_000), default=None, metavar="R",
-                       help="requests a minute at most, retries included, across the fleet (default: no cap; "
-                            "with lookahead a 429 also halves the requests in flight)")
+                       help="requests a minute at most, retries included, across the fleet (default: none; the run "
+                            "finds the provider's limit by itself, from its 429s and its x-ratelimit headers)")
     group.add_argument("--tpm", type=bounded_int(1, 10_000_000_000), default=None, metavar="T",
                        help="tokens a minute at most (each request counts its prompt and --max-tokens), "
-                            "across the fleet (default: no cap)")
+                            "across the fleet (default: none, or the provider's stated limit)")
     group.add_argument("--timeout", type=bounded_float(0.1, 3600), default=None, metavar="SECONDS",
-                       help="seconds a request may take before it is retried (default 60)")
+                       help="seconds a request may take before it is tried again (default 60)")
+    group.add_argument("--patience", type=bounded_float(1, 7 * 86400), default=None, metavar="SECONDS",
+                       help="how long the run waits without a single reply from any server before it stops, "
+                            "resumable (default 600); until then 429s, 5xx replies, timeouts and lost connections "
+                            "are waited out and tried again")
     group.add_argument("--retries", type=bounded_int(0, 100), default=None, metavar="N",
-                       help="retries of a failed request: 429, 5xx, timeouts, bad bodies (default 8)")
+                       help="tries again of a reply that cannot be read (a bad body, an empty reply) before the run "
+                            "stops (default 8)")
+    group.add_argument("--proxy", type=proxy_url, default=None, metavar="URL",
+                       help="an HTTP proxy for every request, e.g. http://127.0.0.1:3128 (default: $HTTPS_PROXY, "
+                            "$HTTP_PROXY, $ALL_PROXY and $NO_PROXY, as httpx reads them); never recorded")
     group.add_argument("--no-temperature", action="store_true", default=None,
                        help="send no temperature (reasoning models reject one)")
     group.add_argument("--token-param", choices=("max_tokens", "max_completion_tokens"), default=None,

@@ -13,7 +13,7 @@ from engine.models.factory import ServerOptions, is_simulated, make_sampler
 from engine.models.pricing import Pricing, pricing_for
 from engine.models.sampler import Sampler
 from engine.models.sim import SimConfig
-from engine.run.config import RunConfig
+from engine.run.config import InvalidConfig, RunConfig
 from engine.task.prompt import DEFAULT_STYLE, PromptError, PromptTemplate, built_in, load_template
 from engine.voting.calibrate import Calibration
 
@@ -31,24 +31,24 @@ def run_config(args: argparse.Namespace) -> RunConfig:
                  f"{template.label}, so its p may not hold here (calibrate with this prompt to be sure)")
     elif args.calibration is not None:
         raise UsageError("--calibration is for --k auto")
-    max_votes = args.max_votes or None  # 0: no cap
-    if max_votes is not None and max_votes < args.k:
-        raise UsageError(f"--max-votes ({args.max_votes}) must be at least --k ({args.k}), or 0 for no cap")
-    return RunConfig(
-        disks=args.disks,
-        k=args.k,
-        max_tokens=args.max_tokens,
-        first_temperature=args.first_temperature,
-        temperature=args.temperature,
-        max_votes_per_step=max_votes,
-        max_red_flags_per_step=args.max_red_flags or None,
-        parallel=args.parallel,
-        stop_on_error=args.stop_on_error,
-        budget_usd=args.budget_usd,
-        prompt=template,
-        lookahead=lookahead(args),
-        concurrency=args.concurrency or (None if is_simulated(args.model) else ServerOptions().concurrency),
-    )
+    try:
+        return RunConfig.checked(
+            disks=args.disks,
+            k=args.k,
+            max_tokens=args.max_tokens,
+            first_temperature=args.first_temperature,
+            temperature=args.temperature,
+            max_votes_per_step=args.max_votes or None,  # 0: no cap
+            max_red_flags_per_step=args.max_red_flags or None,
+            parallel=args.parallel,
+            stop_on_error=args.stop_on_error,
+            budget_usd=args.budget_usd,
+            prompt=template,
+            lookahead=lookahead(args),
+            concurrency=args.concurrency or (None if is_simulated(args.model) else ServerOptions().concurrency),
+        )
+    except InvalidConfig as exc:
+        raise UsageError(str(exc)) from None
 
 
 def lookahead(args: argparse.Namespace) -> int:
@@ -100,13 +100,16 @@ def server_options(args: argparse.Namespace) -> ServerOptions:
         "tpm": args.tpm,
         "timeout_s": args.timeout,
         "max_retries": args.retries,
+        "patience_s": args.patience,
+        "proxy": args.proxy,
         "send_temperature": False if args.no_temperature else None,
         "token_parameter": args.token_param,
     }
     return ServerOptions(**{name: value for name, value in given.items() if value is not None})
 
 
-SERVER_ONLY = ("base_url", "api_key_env", "rpm", "tpm", "timeout", "retries", "no_temperature", "token_param")
+SERVER_ONLY = ("base_url", "api_key_env", "rpm", "tpm", "timeout", "patience", "retries", "proxy", "no_temperature",
+               "token_param")
 """Server options that mean nothing to the simulated model (--concurrency bounds its lookahead)."""
 
 

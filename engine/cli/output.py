@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from engine.models.sampler import ServerReport
+from engine.models.sampler import ServerReport, WireReport
 from engine.run.summary import RunSummary
 
 
@@ -43,11 +43,36 @@ def wasted_text(samples: int, tokens_in: int, tokens_out: int, usd: float | None
     return f"{samples:,} samples ({tokens_in:,} / {tokens_out:,} tokens{cost})"
 
 
+def faults_text(faults: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {count:,}" for kind, count in sorted(faults.items()) if count) or "no faults"
+
+
 def server_text(server: ServerReport) -> str:
-    """One server's share of a fleet's work: requests, faults, and how often it was set aside."""
-    faults = ", ".join(f"{kind} {count:,}" for kind, count in sorted(server.faults.items())) or "no faults"
-    aside = f"; set aside {server.set_aside}x" if server.set_aside else ""
-    return f"{server.requests:,} requests ({faults}{aside})"
+    """One server's share of a fleet's work: requests, faults, and how often it went down."""
+    aside = f"; down {server.set_aside}x" if server.set_aside else ""
+    now = f"; down for {server.down_s:,.0f} s now" if server.down_s is not None else ""
+    return f"{server.requests:,} requests ({faults_text(server.faults)}{aside}{now})"
+
+
+def rate_text(wire: WireReport) -> str:
+    """The rate a served model's requests went at, and the provider's limit as learned."""
+    parts = [f"sending {wire.rate_rpm:,.0f}/min" if wire.rate_rpm is not None else "not held back"]
+    if wire.limit_rpm is not None:
+        parts.append(f"provider's limit about {wire.limit_rpm:,.0f}/min")
+    if wire.ceiling_rpm is not None:
+        parts.append(f"--rpm {wire.ceiling_rpm:,}")
+    return ", ".join(parts)
+
+
+def wire_rows(table: Table, wire: WireReport) -> None:
+    """A served model's requests, retries, faults, rate and servers, as rows of ``table``."""
+    hedged = f", {wire.hedged:,} asked again for being slow" if wire.hedged else ""
+    table.add_row("requests", f"{wire.requests:,} sent, {wire.replies:,} replies, {wire.retries:,} retries{hedged}")
+    table.add_row("faults (retried)", faults_text(wire.faults))
+    table.add_row("rate", rate_text(wire))
+    if len(wire.servers) > 1 or any(server.set_aside for server in wire.servers):
+        for server in wire.servers:
+            table.add_row(f"server {server.host}", server_text(server))
 
 
 def print_summary(summary: RunSummary, console: Console, expected: float | None = None) -> None:
@@ -71,11 +96,7 @@ def print_summary(summary: RunSummary, console: Console, expected: float | None 
     estimated = f" ({summary.usage_estimated:,} replies without usage: estimated)" if summary.usage_estimated else ""
     table.add_row("tokens in / out", f"{summary.tokens_in:,} / {summary.tokens_out:,}{estimated}")
     table.add_row("cost", "unknown (no price)" if summary.cost_usd is None else f"${summary.cost_usd:,.2f}")
-    if summary.transport_errors:
-        retried = ", ".join(f"{kind} {count:,}" for kind, count in sorted(summary.transport_errors.items()))
-        table.add_row("retried", retried)
-    if len(summary.servers) > 1:
-        for server in summary.servers:
-            table.add_row(f"server {server.host}", server_text(server))
+    if summary.wire is not None:
+        wire_rows(table, summary.wire)
     table.add_row("wall time", f"{summary.wall_s:,.1f} s")
     console.print(table)

@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.cli.args import EXIT_OK, UsageError, bounded_int, k_list
-from engine.cli.output import figures_table, flags_text, wasted_text
+from engine.cli.output import figures_table, flags_text, wasted_text, wire_rows
+from engine.models.sampler import WireReport
 from engine.recording.export import write_jsonl
 from engine.recording.info import describe
 from engine.recording.reader import Recording
@@ -69,6 +70,8 @@ def info(args: argparse.Namespace) -> int:
     table.add_row("undecided attempts", str(facts["undecided_attempts"]))
     table.add_row("tokens in / out", f"{facts['tokens_in']:,} / {facts['tokens_out']:,}")
     table.add_row("cost", "unknown (no price)" if facts["cost_usd"] is None else f"${facts['cost_usd']:,.2f}")
+    if facts["wire"] is not None:
+        wire_rows(table, WireReport.model_validate(facts["wire"]))
     if facts["last_message"]:
         table.add_row("last stop", facts["last_message"])
     Console().print(table)

@@ -41,6 +41,11 @@ class ServerOptions(BaseModel):
     """Tokens a minute at most (the prompt and the most a reply may have), across the fleet."""
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(8, ge=0)
+    """Retries of a reply that cannot be read (a bad body, an empty reply) before the run stops."""
+    patience_s: float = Field(600.0, gt=0)
+    """How long a run waits without a single reply from any server before it stops (resumable)."""
+    proxy: str | None = None
+    """An HTTP proxy for every request, over the environment's (never recorded)."""
     send_temperature: bool = True
     token_parameter: str = "max_tokens"
 
@@ -82,6 +87,7 @@ def rebuild_sampler(model: str, settings: dict[str, Any], first_step: int, serve
         rpm=settings.get("rpm"),
         tpm=settings.get("tpm"),
         timeout_s=settings.get("timeout_s", 60.0),
+        patience_s=settings.get("patience_s", 600.0),
         send_temperature=settings.get("send_temperature", True),
         token_parameter=settings.get("token_parameter", "max_tokens"),
     )
@@ -117,16 +123,24 @@ def _served(model: str, server: ServerOptions) -> Sampler:
         api_key = "no-key"  # local servers (vLLM, Ollama, llama.cpp) usually ask for none
     from engine.models.openai_sampler import OpenAISampler  # the SDK loads only for served models
 
-    return OpenAISampler(
-        model,
-        api_key=api_key,
-        base_urls=base_urls,
-        concurrency=server.concurrency,
-        rpm=server.rpm,
-        tpm=server.tpm,
-        timeout_s=server.timeout_s,
-        max_retries=server.max_retries,
-        send_temperature=server.send_temperature,
-        token_parameter=server.token_parameter,
-        key_source=server.api_key_env,
-    )
+    try:
+        return OpenAISampler(
+            model,
+            api_key=api_key,
+            base_urls=base_urls,
+            concurrency=server.concurrency,
+            rpm=server.rpm,
+            tpm=server.tpm,
+            timeout_s=server.timeout_s,
+            max_retries=server.max_retries,
+            patience_s=server.patience_s,
+            proxy=server.proxy,
+            send_temperature=server.send_temperature,
+            token_parameter=server.token_parameter,
+            key_source=server.api_key_env,
+        )
+    except ImportError as exc:  # httpx names the package a SOCKS proxy needs
+        raise ModelSetupError(f"the proxy cannot be used: {exc}") from None
+    except ValueError as exc:  # a proxy address httpx cannot read, from --proxy or the environment
+        where = "--proxy" if server.proxy else "the proxy in $HTTPS_PROXY, $HTTP_PROXY or $ALL_PROXY"
+        raise ModelSetupError(f"{where} is not a usable proxy URL ({exc})") from None

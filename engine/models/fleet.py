@@ -1,60 +1,36 @@
-"""A fleet of OpenAI-compatible servers behind their own URLs, and the client-side rate limits.
+"""The servers a served model is asked at, and their health.
 
 Each request goes to the server with the fewest requests in flight. A server that fails
 ``STRIKES`` attempts in a row (5xx, timeouts, dropped or refused connections; a 429 is the
-provider pacing us, not a failure) is set aside for a rest that doubles each time it is set aside
-again, from ``FIRST_REST_S`` up to ``LONGEST_REST_S``, and is asked again when the rest is over;
-a success ends its strikes. When every server is resting, the one whose rest ends first is asked
-anyway: a run is never held up by the bookkeeping, only by the servers.
-
-``--rpm`` and ``--tpm`` are leaky buckets from ``aiolimiter``, shared by the whole fleet (a
-provider's limits are per account, not per address). The request limit is applied to every HTTP
-attempt, retries included, since the server counts those too; it admits no burst (one request
-every 60/rpm seconds), so a server's count over any stretch of the run stays under the cap.
+provider pacing us, not a failure) is down: it gets no requests but one probe at a time, the
+first after ``FIRST_REST_S`` and each next one after twice as long as the one before, up to
+``LONGEST_REST_S`` (give or take a quarter, so that many clients do not probe in step). The first
+probe that succeeds brings it back. The others carry the run meanwhile; when every server is down,
+requests wait for the probes (see :mod:`engine.models.wire`).
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextvars import ContextVar
-
-import httpx2
-from aiolimiter import AsyncLimiter
 
 from engine.models.sampler import ServerReport
 from engine.models.urls import host_of
 
 STRIKES = 3
-"""Failed attempts in a row that set a server aside."""
-FIRST_REST_S = 5.0
-LONGEST_REST_S = 300.0
+"""Failed attempts in a row that take a server down."""
+FIRST_REST_S = 1.0
+LONGEST_REST_S = 10.0
+"""The longest wait between probes of a server that is down: an outage costs at most this much
+after it ends, and a dead server costs a request this often."""
 SERVER_FAULTS = ("server_error", "timeout", "connection")
 """Faults that count against a server (a 429 is pacing; a bad body is the model's)."""
 
 
-class RateLimits:
-    """``--rpm`` and ``--tpm``: client-side caps on requests and tokens per minute (None: no cap)."""
-
-    def __init__(self, rpm: int | None = None, tpm: int | None = None) -> None:
-        self.rpm, self.tpm = rpm, tpm
-        self._requests = AsyncLimiter(1, 60.0 / rpm) if rpm else None
-        self._tokens = AsyncLimiter(tpm, 60.0) if tpm else None
-
-    async def request(self) -> None:
-        """Wait for the next HTTP attempt's turn."""
-        if self._requests is not None:
-            await self._requests.acquire()
-
-    async def tokens(self, amount: int) -> None:
-        """Wait until ``amount`` tokens (the prompt and the most the reply may have) fit the minute."""
-        if self._tokens is not None:
-            await self._tokens.acquire(min(amount, self._tokens.max_rate))
-
-
 class Server:
-    """One server of the fleet: where it is, what it has in flight, and its record."""
+    """One server: where it is, what it has in flight, its record and its health."""
 
     def __init__(self, url: str, index: int) -> None:
         self.url = url
@@ -63,118 +39,100 @@ class Server:
         self.requests = 0
         """Chat completion attempts sent to it, retries included (what the server saw)."""
         self.faults: Counter[str] = Counter()
-        """Its failed HTTP attempts by kind."""
+        """Its failed attempts by kind."""
         self.strikes = 0
         self.rests = 0
-        """How often it was set aside."""
-        self.resting_until = 0.0
+        """How often it went down."""
+        self.down_since: float | None = None
+        self.next_probe_at = 0.0
+        self.probing = False
+        self._probe_wait = FIRST_REST_S
+        self.last_fault = ""
+        """What the server last said when an attempt failed."""
 
-    def report(self) -> ServerReport:
-        return ServerReport(host=host_of(self.url) or self.url, requests=self.requests,
-                            faults=dict(self.faults), set_aside=self.rests)
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None
 
-
-PINNED: ContextVar[Server | None] = ContextVar("PINNED", default=None)
-"""The server a request must go to, when it is not the fleet's choice (a probe of each server)."""
+    def report(self, now: float) -> ServerReport:
+        return ServerReport(
+            host=host_of(self.url) or self.url, requests=self.requests, faults=dict(self.faults), set_aside=self.rests,
+            down_s=None if self.down_since is None else round(now - self.down_since, 1),
+            last_fault=self.last_fault or None,
+        )
 
 
 class Fleet:
     """The servers of a run and the choice among them; see the module docstring."""
 
-    def __init__(self, urls: list[str], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, urls: list[str], clock: Callable[[], float] = time.monotonic,
+                 jitter: Callable[[], float] = random.random) -> None:
         self.servers = [Server(url, index) for index, url in enumerate(urls)]
         self._clock = clock
+        self._jitter = jitter
 
-    def pick(self) -> Server:
-        """The server to send the next request to: of those not resting, the one with the fewest
-        in flight; when all are resting, the first to wake."""
+    def pick(self) -> Server | None:
+        """The server for the next attempt: a down server whose probe is due gets it; else, of the
+        servers up, the one with the fewest in flight; None when all are down and no probe is due."""
         now = self._clock()
-        ready = [server for server in self.servers if server.resting_until <= now]
-        if not ready:
-            return min(self.servers, key=lambda server: server.resting_until)
-        return min(ready, key=lambda server: (server.in_flight, server.requests, server.index))
+        due = [s for s in self.servers if s.down and not s.probing and s.next_probe_at <= now]
+        if due:
+            return min(due, key=lambda server: server.next_probe_at)
+        up = [server for server in self.servers if not server.down]
+        if not up:
+            return None
+        return min(up, key=lambda server: (server.in_flight, server.requests, server.index))
 
-    def fault(self, server: Server, kind: str) -> None:
-        """A failed HTTP attempt at ``server``; the ``STRIKES``-th in a row sets it aside."""
-        server.faults[kind] += 1
-        if kind not in SERVER_FAULTS or len(self.servers) == 1:
-            return
-        server.strikes += 1
-        if server.strikes >= STRIKES:
-            server.resting_until = self._clock() + min(LONGEST_REST_S, FIRST_REST_S * 2**server.rests)
-            server.rests += 1
-            server.strikes = 0
+    def next_probe_at(self) -> float | None:
+        """When a server that is down may be probed next (None: none is waiting for a probe)."""
+        waiting = [s.next_probe_at for s in self.servers if s.down and not s.probing]
+        return min(waiting) if waiting else None
 
-    def succeeded(self, server: Server) -> None:
-        server.strikes = 0
+    def all_down(self) -> bool:
+        return all(server.down for server in self.servers)
 
-    def reports(self) -> list[ServerReport]:
-        return [server.report() for server in self.servers]
-
-
-POOL_CONNECTIONS = 8
-"""Connections a pool keeps. httpcore looks at every connection of a pool on every request, so one
-pool of hundreds costs milliseconds of CPU a request; several small ones cost a few microseconds."""
-
-
-class FleetTransport(httpx2.AsyncBaseTransport):
-    """Under the SDK's client: sends each HTTP attempt to the server :meth:`Fleet.pick` names (so
-    the SDK's own retries, Retry-After and backoff included, go to another server when one fails),
-    after the request limit lets it go, and counts every failed attempt by kind, for the run and
-    for the server, before the SDK decides to retry it. Connections are kept open between
-    requests, enough for ``concurrency`` in flight, in pools of ``POOL_CONNECTIONS``."""
-
-    def __init__(self, fleet: Fleet, limits: RateLimits, counts: Counter[str], concurrency: int) -> None:
-        self._fleet, self._limits, self._counts = fleet, limits, counts
-        self._base = fleet.servers[0].url.rstrip("/")
-        """The address the SDK's client was made with; each server's own replaces it."""
-        pools = -(-concurrency * len(fleet.servers) // POOL_CONNECTIONS)
-        keep = httpx2.Limits(max_connections=None, max_keepalive_connections=POOL_CONNECTIONS, keepalive_expiry=30.0)
-        tls = httpx2.create_ssl_context()  # one for all: each takes milliseconds to make
-        self._pools = [httpx2.AsyncHTTPTransport(verify=tls, limits=keep) for _ in range(pools)]
-        self._busy = [0] * pools
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        chat = request.url.path.endswith("/chat/completions")
-        if chat:
-            await self._limits.request()
-        server = PINNED.get() or self._fleet.pick()
-        self._route(request, server)
+    def sent(self, server: Server, chat: bool = True) -> None:
         server.in_flight += 1
         if chat:
             server.requests += 1
-        pool = self._busy.index(min(self._busy))
-        self._busy[pool] += 1
-        try:
-            response = await self._pools[pool].handle_async_request(request)
-        except httpx2.TimeoutException:
-            self._fault(server, "timeout")
-            raise
-        except httpx2.TransportError:
-            self._fault(server, "connection")
-            raise
-        finally:
-            server.in_flight -= 1
-            self._busy[pool] -= 1
-        if response.status_code == 429:
-            self._fault(server, "rate_limited")
-        elif response.status_code >= 500:
-            self._fault(server, "server_error")
-        elif chat:
-            self._fleet.succeeded(server)
-        return response
+        if server.down:
+            server.probing = True
 
-    def _route(self, request: httpx2.Request, server: Server) -> None:
-        address = str(request.url)
-        if server.index == 0 or not address.startswith(self._base):
+    def fault(self, server: Server, kind: str, detail: str = "") -> None:
+        """A failed attempt at ``server``; the ``STRIKES``-th server fault in a row takes it down,
+        and a failed probe doubles the wait for the next."""
+        server.in_flight -= 1
+        server.faults[kind] += 1
+        server.last_fault = detail or kind
+        probe, server.probing = server.probing, False
+        if kind not in SERVER_FAULTS:
             return
-        request.url = httpx2.URL(server.url.rstrip("/") + address[len(self._base):])
-        request.headers["host"] = request.url.netloc.decode("ascii")
+        server.strikes += 1
+        now = self._clock()
+        if server.down:
+            if probe:
+                server._probe_wait = min(LONGEST_REST_S, server._probe_wait * 2)
+                server.next_probe_at = now + self._spread(server._probe_wait)
+        elif server.strikes >= STRIKES:
+            server.down_since = now
+            server.rests += 1
+            server._probe_wait = FIRST_REST_S
+            server.next_probe_at = now + self._spread(FIRST_REST_S)
 
-    def _fault(self, server: Server, kind: str) -> None:
-        self._counts[kind] += 1
-        self._fleet.fault(server, kind)
+    def succeeded(self, server: Server) -> None:
+        server.in_flight -= 1
+        server.strikes = 0
+        server.probing = False
+        server.down_since = None
 
-    async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+    def abandoned(self, server: Server) -> None:
+        """An attempt given up before it ended (its step no longer needs it)."""
+        server.in_flight -= 1
+        server.probing = False
+
+    def reports(self) -> list[ServerReport]:
+        now = self._clock()
+        return [server.report(now) for server in self.servers]
+
+    def _spread(self, seconds: float) -> float:
+        return seconds * (0.75 + 0.5 * self._jitter())

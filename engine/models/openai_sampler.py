@@ -1,54 +1,66 @@
 """Real models through the ``openai`` SDK: OpenAI itself or any OpenAI-compatible server, or a
-fleet of them (see :mod:`engine.models.fleet`).
+fleet of them.
 
-Transport faults (429 with its Retry-After, 5xx, timeouts, dropped connections) are retried by
-the SDK's own retry machinery; a counting transport underneath it sees every failed attempt, so
-the run can report them by kind. Faults the SDK does not retry because the HTTP exchange itself
-worked (a body that is not valid JSON, a reply without content) are retried here. None of them is
-ever a vote or a red flag. Faults no retry can mend (a refused key, an unreachable server, a
-parameter the model rejects) stop the run with one clear line.
+Each request is one chat completion. The SDK makes one attempt at a time (its own retries are
+off): whether, when and where to try again is the wire's call (:mod:`engine.models.wire`), which
+paces the requests to the provider's limit, waits out outages and counts every fault. Here each
+attempt's outcome is sorted: a reply, a fault a retry may mend (:class:`~engine.models.wire.Fault`:
+429, 5xx, a timeout, a dropped connection, a body that cannot be read, an empty reply), or a fault
+no retry can mend (a refused key, an unknown model, a parameter the model rejects), which stops
+the run with one clear line. Nothing but a reply is ever a vote or a red flag.
+
+The HTTP clients are httpx's, as the SDK makes them: they honour ``HTTPS_PROXY``, ``HTTP_PROXY``,
+``ALL_PROXY`` and ``NO_PROXY`` as httpx does, and ``proxy`` (``--proxy``) overrides them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
+import math
 import time
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpx2
 import openai
 from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion
 
-from engine.models.fleet import PINNED, Fleet, FleetTransport, RateLimits
+from engine.models.fleet import Server
 from engine.models.sampler import (
     Completion,
     ModelAuthError,
-    ModelError,
     ModelRequestError,
     ModelUnreachable,
-    ServerReport,
+    WireReport,
     estimate_prompt_tokens,
     estimate_tokens,
 )
 from engine.models.urls import host_of, without_credentials
+from engine.models.wire import Fault, Wire
 from engine.task.prompt import Message
 
 OPENAI_URL = "https://api.openai.com/v1"
-TRANSPORT_ERROR_KINDS = ("rate_limited", "server_error", "timeout", "connection", "bad_body", "empty")
+POOL_CONNECTIONS = 8
+"""Connections one HTTP client keeps. httpcore looks at every connection of a pool on every
+request, so one pool of hundreds costs milliseconds of CPU a request; several small ones (a client
+each) cost a few microseconds."""
+RETRIED_STATUS = (408, 409)
+"""Statuses below 500 that say "try again" (a request timeout, a conflict), as the SDK treats them."""
 
 
 class OpenAISampler:
     """One chat completion per sample, through ``openai.AsyncOpenAI``. A :class:`Sampler`.
 
-    ``concurrency`` bounds the requests in flight across the run; a request waiting for its turn
-    or in flight is abandoned when its task is cancelled (a step decided without it, or a stop).
-    ``base_urls`` are the servers of a fleet (several, or one; none: OpenAI); ``rpm`` and ``tpm``
-    cap requests and tokens a minute on this side.
+    ``base_urls`` are the servers (several: a fleet; none: OpenAI). ``concurrency``, ``rpm``,
+    ``tpm`` and ``patience_s`` go to the wire; ``max_retries`` bounds the retries of a reply that
+    cannot be read. A request is abandoned when its task is cancelled (a step decided without it,
+    or a stop), wherever it is.
     """
 
     completes_without_waiting = False
+    hedgeable = True
+    """A second request for a slow sample may well come back sooner than the first."""
 
     def __init__(
         self,
@@ -61,72 +73,78 @@ class OpenAISampler:
         tpm: int | None = None,
         timeout_s: float = 60.0,
         max_retries: int = 8,
+        patience_s: float = 600.0,
+        proxy: str | None = None,
         send_temperature: bool = True,
         token_parameter: str = "max_tokens",
         key_source: str = "OPENAI_API_KEY",
     ) -> None:
         self.name = model
-        self.transport_errors: Counter[str] = Counter()
         self.usage_estimated = 0
         """Replies without token counts (or without some of them), estimated from the text."""
         self.send_temperature = send_temperature
         self.token_parameter = token_parameter
         self._key_source = key_source
-        self._max_retries = max_retries
-        self._semaphore = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
         self._timeout_s = timeout_s
-        self.limits = RateLimits(rpm, tpm)
-        self.fleet = Fleet(list(base_urls) or [OPENAI_URL])
-        http_client = openai.DefaultAsyncHttpxClient(
-            transport=FleetTransport(self.fleet, self.limits, self.transport_errors, concurrency)
-        )
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=self.fleet.servers[0].url,
-            timeout=timeout_s,
-            max_retries=max_retries,
-            http_client=http_client,
-        )
-        self.base_url = self.fleet.servers[0].url
-        """The first server's address (a fleet's others are in :attr:`fleet`)."""
+        self._max_retries = max_retries
+        self.wire = Wire(list(base_urls) or [OPENAI_URL], concurrency=concurrency, rpm=rpm, tpm=tpm,
+                         patience_s=patience_s, bad_reply_retries=max_retries)
+        tls = httpx2.create_ssl_context()  # one for all: each takes milliseconds to make
+        keep = httpx2.Limits(max_connections=None, max_keepalive_connections=POOL_CONNECTIONS, keepalive_expiry=30.0)
+        pools = max(1, -(-concurrency // POOL_CONNECTIONS))
+        self._clients = [
+            [
+                openai.AsyncOpenAI(
+                    api_key=api_key, base_url=server.url, timeout=timeout_s, max_retries=0,
+                    http_client=openai.DefaultAsyncHttpxClient(limits=keep, verify=tls, proxy=proxy),
+                )
+                for _ in range(pools)
+            ]
+            for server in self.wire.fleet.servers
+        ]
+        self._turns = [0] * len(self._clients)
+        self.base_url = self.wire.fleet.servers[0].url
+        """The first server's address (a fleet's others are in ``wire.fleet``)."""
 
     def settings(self) -> dict[str, Any]:
-        """What a recording keeps to rebuild this sampler (never the key, only where it came from)."""
+        """What a recording keeps to rebuild this sampler (never the key, only where it came from;
+        never a proxy, which belongs to the machine and may hold a password)."""
         return {
             "kind": "openai",
             "model": self.name,
-            "base_urls": [without_credentials(server.url) for server in self.fleet.servers],
+            "base_urls": [without_credentials(server.url) for server in self.wire.fleet.servers],
             "concurrency": self._concurrency,
-            "rpm": self.limits.rpm,
-            "tpm": self.limits.tpm,
+            "rpm": self.wire.ceiling_rpm,
+            "tpm": None if math.isinf(self.wire.tokens.ceiling) else round(self.wire.tokens.ceiling * 60),
             "timeout_s": self._timeout_s,
+            "patience_s": self.wire.patience_s,
             "send_temperature": self.send_temperature,
             "token_parameter": self.token_parameter,
             "api_key_env": self._key_source,
         }
 
+    def wire_report(self) -> WireReport:
+        return self.wire.report()
+
     async def start(self) -> None:
         """Fail fast when a server cannot be reached or refuses the key, before any step."""
-        probe = self._client.with_options(max_retries=0, timeout=min(10.0, self._timeout_s))
-        for server in self.fleet.servers:
-            PINNED.set(server)
+        for server, clients in zip(self.wire.fleet.servers, self._clients, strict=True):
+            probe = clients[0].with_options(timeout=min(10.0, self._timeout_s))
             try:
                 await probe.models.list()
             except openai.APIConnectionError as exc:
                 raise ModelUnreachable(f"cannot reach the model server at {server.url}: {_cause(exc)}") from None
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
                 raise self._refused(server.url, exc) from None
-            except openai.APIStatusError:
+            except (openai.APIStatusError, openai.APIResponseValidationError, ValueError):
                 pass  # it answered: many compatible servers have no /models, which is fine
-            finally:
-                PINNED.set(None)
 
     async def complete(
         self, messages: Sequence[Message], temperature: float, max_tokens: int, sample: tuple[int, int] | None = None
     ) -> Completion:
-        """One reply; faults are retried, counted, and never returned as text (``sample`` is not
-        needed: a served model's replies are its own)."""
+        """One reply, however many attempts it takes (``sample`` orders the requests waiting for
+        their turn: the oldest step's first)."""
         request: dict[str, Any] = {
             "model": self.name,
             "messages": list(messages),
@@ -136,48 +154,54 @@ class OpenAISampler:
         if self.send_temperature:
             request["temperature"] = temperature
         tokens = estimate_prompt_tokens(messages) + max_tokens
-        async with self._semaphore:
-            for attempt in range(self._max_retries + 1):
-                await self.limits.tokens(tokens)
-                started = time.monotonic()
-                try:
-                    response = await self._client.chat.completions.create(**request)
-                except openai.APIResponseValidationError:
-                    kind = "bad_body"
-                except openai.APITimeoutError:
-                    raise ModelUnreachable(
-                        f"{self._where()} gave no reply within {self._timeout_s:g} s, "
-                        f"{self._max_retries + 1} {'tries' if self._max_retries else 'try'} in all; "
-                        "a server that answers one request at a time (llama.cpp's) needs --concurrency 1, "
-                        "or a longer --timeout"
-                    ) from None
-                except openai.APIConnectionError as exc:
-                    raise ModelUnreachable(f"{self._where()} stopped answering: {_cause(exc)}") from None
-                except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                    raise self._refused(str(exc.request.url), exc) from None
-                except openai.NotFoundError as exc:
-                    raise ModelRequestError(f"no model {self.name!r} at {host_of(self.base_url)}: {_detail(exc)}") from None
-                except openai.BadRequestError as exc:
-                    raise ModelRequestError(_bad_request_hint(_detail(exc))) from None
-                except openai.APIStatusError as exc:
-                    if exc.status_code in (429,) or exc.status_code >= 500:
-                        raise ModelError(
-                            f"the model server kept failing ({exc.status_code}) after {self._max_retries} retries"
-                        ) from None
-                    raise ModelRequestError(f"the model server answered {exc.status_code}: {_detail(exc)}") from None
-                except ValueError:  # a body the SDK could not decode at all
-                    kind = "bad_body"
-                else:
-                    latency = time.monotonic() - started
-                    choice = response.choices[0] if response.choices else None
-                    text = choice.message.content if choice is not None and choice.message else None
-                    if text:
-                        tokens_in, tokens_out = self._usage(response.usage, messages, text)
-                        return Completion(text, choice.finish_reason, tokens_in, tokens_out, latency)  # type: ignore[union-attr]
-                    kind = "empty"
-                self.transport_errors[kind] += 1
-                await asyncio.sleep(_backoff(attempt))
-        raise ModelError(f"the model kept sending unusable replies ({kind}) after {self._max_retries} retries")
+
+        async def attempt(server: Server) -> Completion:
+            return await self._attempt(server, request, messages)
+
+        return await self.wire.send(attempt, key=sample if sample is not None else (math.inf,), tokens=tokens)
+
+    async def _attempt(self, server: Server, request: dict[str, Any], messages: Sequence[Message]) -> Completion:
+        """One HTTP attempt at ``server``: a reply, or the fault it met."""
+        clients = self._clients[server.index]
+        turn = self._turns[server.index] = (self._turns[server.index] + 1) % len(clients)
+        started = time.monotonic()
+        try:
+            raw = await clients[turn].chat.completions.with_raw_response.create(**request)
+        except openai.APITimeoutError:
+            raise Fault("timeout", f"no reply within {self._timeout_s:g} s; a server that answers one request at a "
+                                   "time (llama.cpp's) needs --concurrency 1, or give a longer --timeout") from None
+        except openai.APIConnectionError as exc:
+            raise Fault("connection", _cause(exc)) from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise self._refused(server.url, exc) from None
+        except openai.NotFoundError as exc:
+            raise ModelRequestError(f"no model {self.name!r} at {host_of(server.url)}: {_detail(exc)}") from None
+        except openai.BadRequestError as exc:
+            raise ModelRequestError(_bad_request_hint(_detail(exc))) from None
+        except openai.APIStatusError as exc:
+            status, headers = exc.status_code, exc.response.headers
+            if status == 429:
+                raise Fault("rate_limited", _detail(exc), status=status, retry_after_s=retry_after(headers),
+                            headers=headers) from None
+            if status >= 500 or status in RETRIED_STATUS:
+                raise Fault("server_error", _detail(exc), status=status, retry_after_s=retry_after(headers)) from None
+            raise ModelRequestError(f"the model server answered {status}: {_detail(exc)}") from None
+        except (openai.APIResponseValidationError, ValueError) as exc:
+            raise Fault("bad_body", _brief(exc)) from None
+        latency = time.monotonic() - started
+        self.wire.heard(raw.headers)
+        try:
+            response = raw.parse()
+        except (openai.APIResponseValidationError, ValueError, TypeError) as exc:
+            raise Fault("bad_body", _brief(exc)) from None
+        if not isinstance(response, ChatCompletion):
+            raise Fault("bad_body", f"not a chat completion ({type(response).__name__})")
+        choice = response.choices[0] if response.choices else None
+        text = choice.message.content if choice is not None and choice.message else None
+        if not text:
+            raise Fault("empty", "a reply without content")
+        tokens_in, tokens_out = self._usage(response.usage, messages, text)
+        return Completion(text, choice.finish_reason, tokens_in, tokens_out, latency)  # type: ignore[union-attr]
 
     def _usage(self, usage: CompletionUsage | None, messages: Sequence[Message], text: str) -> tuple[int, int]:
         """Input and output tokens as the server counted them; a count it left out is estimated
@@ -194,29 +218,42 @@ class OpenAISampler:
     def complete_now(
         self, messages: Sequence[Message], temperature: float, max_tokens: int, sample: tuple[int, int] | None = None
     ) -> Completion:
-        """Never called: a server's reply has to be waited for (``completes_without_waiting`` is false)."""
+        """Never called: a served model's replies are awaited (``completes_without_waiting`` is false)."""
         raise NotImplementedError("a served model's replies are awaited with complete()")
 
     async def close(self) -> None:
-        await self._client.close()
-
-    def server_reports(self) -> list[ServerReport]:
-        return self.fleet.reports()
+        for clients in self._clients:
+            for client in clients:
+                await client.close()
 
     def _refused(self, url: str, exc: openai.APIStatusError) -> ModelAuthError:
         return ModelAuthError(
             f"the server at {host_of(url)} refused the API key from ${self._key_source} ({exc.status_code})"
         )
 
-    def _where(self) -> str:
-        servers = self.fleet.servers
-        if len(servers) == 1:
-            return f"the model server at {host_of(servers[0].url)}"
-        return f"all {len(servers)} model servers ({', '.join(host_of(s.url) or s.url for s in servers)})"
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds a server asks to wait, from ``retry-after-ms`` or ``retry-after`` (seconds or an
+    HTTP date); None when it says nothing usable. (The SDK reads them too, but privately.)"""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            try:
+                seconds = parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                continue
+        if math.isfinite(seconds):
+            return max(0.0, seconds)
+    return None
 
 
-def _backoff(attempt: int) -> float:
-    return min(8.0, 0.25 * 2**attempt) * (0.75 + 0.5 * random.random())
+def _brief(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text[:200] or type(exc).__name__
 
 
 def _cause(exc: BaseException) -> str:

@@ -6,10 +6,10 @@ latency, and the engine's parser decides whether it is a vote or a red flag.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from engine.task.prompt import Message
 
@@ -25,8 +25,12 @@ class Completion(NamedTuple):
     latency_s: float
 
 
+FAULT_KINDS = ("rate_limited", "server_error", "timeout", "connection", "bad_body", "empty")
+"""What can go wrong with one attempt at a served model and be mended by asking again."""
+
+
 class ServerReport(BaseModel):
-    """What one server of a fleet did in a run."""
+    """What one server did in a run, and how it is now."""
 
     host: str
     requests: int
@@ -34,7 +38,66 @@ class ServerReport(BaseModel):
     faults: dict[str, int]
     """Its failed attempts by kind."""
     set_aside: int
-    """How often it failed enough in a row to be rested."""
+    """How often it failed enough in a row to be taken down (then probed until it answers)."""
+    down_s: float | None = None
+    """How long it has been down, None when it is up."""
+    last_fault: str | None = None
+    """What it last said when an attempt failed."""
+
+
+class WireReport(BaseModel):
+    """What went over the wire to a served model: requests, rates, retries, faults, servers."""
+
+    requests: int = 0
+    """HTTP attempts sent, retries included."""
+    replies: int = 0
+    """Attempts that came back with a reply."""
+    retries: int = 0
+    """Attempts sent again after a fault."""
+    faults: dict[str, int] = Field(default_factory=dict)
+    """Failed attempts by kind: rate_limited (429), server_error (5xx), timeout, connection,
+    bad_body, empty. Retried; never votes, never red flags."""
+    hedged: int = 0
+    """Samples asked a second time because the first request was slow (the first reply is used)."""
+    in_flight: int = 0
+    """Attempts on the wire now."""
+    queued: int = 0
+    """Requests waiting for their turn: the rate, the concurrency, a server that is down."""
+    concurrency: int = 0
+    rate_rpm: float | None = None
+    """The requests a minute being sent at now (None: not held back)."""
+    limit_rpm: float | None = None
+    """The provider's limit as learned: from its headers, else the rate at its last 429."""
+    ceiling_rpm: int | None = None
+    """``--rpm``."""
+    sent_rpm: float = 0.0
+    """Requests a minute sent lately."""
+    status: str = ""
+    """What the wire is waiting for, in words ("server unavailable (503) for 42 s; retrying in
+    8 s"); empty when nothing holds it back."""
+    servers: list[ServerReport] = Field(default_factory=list)
+
+    def merged(self, later: WireReport) -> WireReport:
+        """This report followed by a later one (a resumed run): counts add up, the rest is the later's."""
+        servers = {server.host: server for server in self.servers}
+        for server in later.servers:
+            before = servers.get(server.host)
+            servers[server.host] = server if before is None else server.model_copy(update={
+                "requests": before.requests + server.requests, "faults": _add(before.faults, server.faults),
+                "set_aside": before.set_aside + server.set_aside,
+            })
+        return later.model_copy(update={
+            "requests": self.requests + later.requests, "replies": self.replies + later.replies,
+            "retries": self.retries + later.retries, "hedged": self.hedged + later.hedged,
+            "faults": _add(self.faults, later.faults), "servers": list(servers.values()),
+        })
+
+
+def _add(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    total = dict(counts)
+    for kind, count in more.items():
+        total[kind] = total.get(kind, 0) + count
+    return total
 
 
 class Sampler(Protocol):
@@ -47,8 +110,9 @@ class Sampler(Protocol):
     completes_without_waiting: bool
     """True when :meth:`complete_now` may be called instead of :meth:`complete`: the same reply
     without a coroutine and a task per sample (a simulated model without latency)."""
-    transport_errors: Mapping[str, int]
-    """Failed requests by kind, retried and never judged (empty for a model without a server)."""
+    hedgeable: bool
+    """True when asking again for a sample whose request is slow may bring its reply sooner (a
+    served model); false when a sample takes as long however often it is asked."""
     usage_estimated: int
     """Replies whose token counts the server did not send, estimated from the text instead."""
 
@@ -74,8 +138,8 @@ class Sampler(Protocol):
         """Release connections; called once at the end of a run."""
         ...
 
-    def server_reports(self) -> list[ServerReport]:
-        """Each server's requests and faults (none for a model without a server)."""
+    def wire_report(self) -> WireReport | None:
+        """What went over the wire (None for a model without a server); any thread may ask."""
         ...
 
     def settings(self) -> dict[str, Any]:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine.models.sampler import Completion, ServerReport, estimate_prompt_tokens
+from engine.models.sampler import Completion, estimate_prompt_tokens
 from engine.models.sim_prompt import asks_for_fences, read_values
 from engine.models.sim_text import (
     ErrorKind,
@@ -139,13 +139,14 @@ class SimulatedLLM:
     """
 
     base_url = None
+    hedgeable = False
+    """A sample's reply and its latency depend on the sample alone: asking again is as slow."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
         self.name = SIM_MODEL
         self.completes_without_waiting = self.config.latency_s == 0
         """True without latency: ``complete`` never suspends, so the runner calls ``complete_now``."""
-        self.transport_errors: Counter[str] = Counter()
         self.usage_estimated = 0
         weights = {kind: w for kind, w in self.config.error_kinds.items() if w > 0}
         self._kinds = list(weights)
@@ -171,9 +172,8 @@ class SimulatedLLM:
     async def close(self) -> None:
         """Nothing to release."""
 
-    def server_reports(self) -> list[ServerReport]:
+    def wire_report(self) -> None:
         """None: the simulated model has no server."""
-        return []
 
     def settings(self) -> dict[str, Any]:
         """The model's configuration, seed included: a recording rebuilds it from these."""

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.models.pricing import Pricing
+from engine.models.sampler import WireReport
 from engine.run.config import RunConfig
 from engine.task.hanoi import Move, State
 from engine.task.parser import Answer, RedFlag
@@ -86,6 +87,9 @@ class RecordingMeta(BaseModel):
     """(first step, k) for each stretch of the run; ``maker resume --k`` starts a new one."""
     last_stop: str | None = None
     last_message: str | None = None
+    wire: WireReport | None = None
+    """What went over the wire to a served model, over every session of the run (requests,
+    retries, faults, rates, servers); kept up to date while the run goes on."""
 
     @property
     def pricing(self) -> Pricing | None:

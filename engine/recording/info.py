@@ -43,4 +43,5 @@ def describe(recording: Recording) -> dict[str, Any]:
         "prompt_style": meta.run.template().style,
         "prompt_digest": meta.run.template().digest,
         "sampler": meta.sampler,
+        "wire": None if meta.wire is None else meta.wire.model_dump(),
     }

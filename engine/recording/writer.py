@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from engine.models.sampler import Sampler, WireReport
 from engine.recording.codec import MAX_U32, PLAIN_HEADER, CodecError, encode_step, pack_move, pack_state
 from engine.recording.format import (
     APPLICATION_ID,
@@ -36,7 +37,9 @@ from engine.task.parser import Answer
 
 
 class DecisionSource(Protocol):
-    """What a recorder listens to: a runner."""
+    """What a recorder listens to: a runner, and its sampler's wire."""
+
+    sampler: Sampler
 
     def subscribe_decisions(self, listener: Listener) -> None: ...
 
@@ -94,6 +97,9 @@ class Recorder:
             except RecordingError:
                 self._connection.close()
                 raise
+        self._wire: Callable[[], WireReport | None] | None = None
+        self._wire_before = meta.wire
+        """The wire of the sessions recorded before this one (a resumed run)."""
         self._write_meta()
         (self._attempts,) = self._connection.execute("SELECT COALESCE(MAX(attempt), 0) FROM undecided").fetchone()
         self._k = meta.k_at(start.step)
@@ -116,8 +122,17 @@ class Recorder:
         self._guard.start()
 
     def attach(self, runner: DecisionSource) -> None:
-        """Subscribe to a runner's decisions (each with its samples)."""
+        """Subscribe to a runner's decisions (each with its samples), and keep its wire's report
+        in the metadata as the run goes on."""
         runner.subscribe_decisions(self.on_decision)
+        if runner.sampler.wire_report() is not None:
+            self._wire = runner.sampler.wire_report
+
+    def _wire_now(self, report: WireReport | None = None) -> None:
+        """The run's wire so far in the metadata: the recorded sessions' and this one's."""
+        report = report if report is not None else self._wire() if self._wire is not None else None
+        if report is not None:
+            self.meta.wire = report if self._wire_before is None else self._wire_before.merged(report)
 
     # -- the listener (engine thread) -----------------------------------------------------------
 
@@ -180,6 +195,7 @@ class Recorder:
         elif kind is RunFinished:
             summary = event.summary  # type: ignore[union-attr]
             self.meta.last_stop, self.meta.last_message = summary.stopped, summary.message
+            self._wire_now(summary.wire)
 
     def _rare(self, block: _Block, event: StepDecided) -> None:
         """Count what most steps lack: cancellations, red flags, kept texts. Hold the lock."""
@@ -253,8 +269,14 @@ class Recorder:
         rewrite, self._rewrite = self._rewrite, []
         if not (sealed or undecided or texts or rewrite):
             return
+        meta = None
+        if self._wire is not None:  # a served model's run: its wire so far, with the steps
+            self._wire_now()
+            meta = self.meta.model_dump_json()
         try:
             with self._connection:
+                if meta is not None:
+                    self._connection.execute("INSERT OR REPLACE INTO meta VALUES ('recording', ?)", (meta,))
                 self._connection.executemany("INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?)", [b.row() for b in sealed])
                 self._connection.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?, ?, ?)",
                                              [b.row() for b in rewrite])

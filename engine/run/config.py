@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.task.hanoi import MAX_DISKS, Move, State, start_state
 from engine.task.prompt import DEFAULT_STYLE, PromptTemplate, built_in
@@ -28,6 +28,13 @@ StopReason = Literal[
 """Why a run ended: it solved the tower; it decided every step but some wrong; a step hit its cap;
 the audit stopped it (``stop_on_error``); the user stopped it; the budget did; the model failed;
 the recording could not be written; a listener failed; or the engine itself did."""
+
+FAILURES: frozenset[str] = frozenset({"sampler_error", "recording_error", "listener_error", "internal_error"})
+"""The stop reasons that are failures: something went wrong that the run could not go on past."""
+
+
+class InvalidConfig(ValueError):
+    """Settings that cannot make a run, in one line."""
 
 
 class RunConfig(BaseModel):
@@ -65,8 +72,21 @@ class RunConfig(BaseModel):
     @model_validator(mode="after")
     def _cap_allows_a_decision(self) -> RunConfig:
         if self.max_votes_per_step is not None and self.max_votes_per_step < self.k:
-            raise ValueError(f"max_votes_per_step ({self.max_votes_per_step}) must be at least k ({self.k})")
+            raise ValueError(f"a vote cap of {self.max_votes_per_step} can never decide a step at k = {self.k}: "
+                             "the cap must be at least k (or none)")
         return self
+
+    @classmethod
+    def checked(cls, **fields: object) -> RunConfig:
+        """Settings from ``fields``; :class:`InvalidConfig` says in words what is wrong with them."""
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            raise InvalidConfig(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+
+    def changed(self, **updates: object) -> RunConfig:
+        """These settings with ``updates``, checked as new ones are (:class:`InvalidConfig`)."""
+        return RunConfig.checked(**{**dict(self), **updates})
 
     def template(self) -> PromptTemplate:
         """The prompt this run asks with."""

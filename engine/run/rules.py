@@ -1,4 +1,5 @@
-"""A run's sampling rules, worked out once from its settings, and how a step's voting ends."""
+"""A run's sampling rules, worked out once from its settings, and how a step's voting ends: the
+one place that says when a step without a winner gives up."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class Rules(NamedTuple):
     cap: float
     """Valid votes after which a step without a winner is undecided (infinite: no cap)."""
     red_cap: float
+
+    def exhausted(self, votes: int, red_flags: int) -> bool:
+        """Whether a step without a winner is undecided: it reached its vote or red-flag cap."""
+        return votes >= self.cap or red_flags >= self.red_cap
 
     @classmethod
     def of(cls, config: RunConfig) -> Rules:

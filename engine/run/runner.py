@@ -27,9 +27,9 @@ from engine.run.events import Listener, RunFinished, StepDecided, StepStarted, S
 from engine.run.failures import ListenerFailed, SamplerFailed, StopRun, brief, write_crash_log
 from engine.run.judge import Judge
 from engine.run.listeners import Listeners, emit
-from engine.run.pipeline import Pipeline
 from engine.run.rules import Rules
-from engine.run.sampling import Budget, Undecided, vote_now, vote_waiting
+from engine.run.sampling import Budget, Undecided, vote_now
+from engine.run.scheduler import Scheduler
 from engine.run.summary import Ending, RunSummary, UndecidedStep, explain_undecided, format_answer_short
 from engine.run.totals import Totals
 from engine.task.hanoi import (
@@ -102,7 +102,7 @@ class Runner:
         """The steps so far are the optimal solution's, so the auditor's answer has a closed form."""
         self.lookahead = 0 if sampler.completes_without_waiting else config.lookahead
         """The lookahead in effect: none for a sampler whose replies come at once."""
-        self.pipeline_depth = 0
+        self.window_depth = 0
         """Steps sampled ahead of the oldest undecided one, with lookahead (read by screens)."""
         self._next_forecast = 0
 
@@ -233,28 +233,20 @@ class Runner:
             previous == (optimal_move(step - 1, config.disks) if step > 1 else None)
         )
         self._next_forecast = self._next_forecast_step(step - 1)
-        immediate = sampler.completes_without_waiting
-        if self.lookahead:
-            pipeline = Pipeline(self, builder, rules, stop)
-            return await pipeline.run(step, state, previous)
+        if not sampler.completes_without_waiting:
+            return await Scheduler(self, builder, rules, stop).run(step, state, previous)
+        # A sampler whose replies come at once (the simulated model without latency): the same
+        # decisions with no task per sample, the 20-disk run's path.
         last = total_steps(config.disks)
         while step <= last:
             if control is not None and control.engaged:
-                if immediate:
-                    control.wait(step_start=True)
-                else:
-                    await control.gate(step_start=True)
+                control.wait(step_start=True)
                 if control.stop_requested:
                     return "stopped", f"stopped by request before step {step}", None
             messages = builder.messages(previous, state)
             expected = self.begin_step(step, state, previous, messages)
             try:
-                if immediate:
-                    tally, red_flags, cancelled = vote_now(judge, rules, sampler, control, budget, step, messages)
-                else:
-                    tally, red_flags, cancelled = await vote_waiting(
-                        judge, rules, sampler, control, budget, step, messages, stop
-                    )
+                tally, red_flags, cancelled = vote_now(judge, rules, sampler, control, budget, step, messages)
             except Undecided as undecided:
                 return self.undecided(step, undecided, expected, state, previous)
             if tally is None:
@@ -266,7 +258,7 @@ class Runner:
             step += 1
         return self.finish(state)
 
-    # -- one step: what the step loop and the pipeline share -------------------------------------
+    # -- one step: what the step loop and the scheduler share ------------------------------------
 
     def begin_step(self, step: int, state: State, previous: Move | None, messages: list[Message]) -> Answer | None:
         """Start deciding ``step``: its budget, its start event, its log; returns the auditor's
@@ -379,8 +371,7 @@ class Runner:
             votes_histogram=dict(sorted(totals.votes_histogram.items())),
             forecast=self.forecast(totals),
             forecast_history=list(self.forecasts),
-            transport_errors=dict(self.sampler.transport_errors),
-            servers=self.sampler.server_reports(),
+            wire=self.sampler.wire_report(),
             usage_estimated=self.sampler.usage_estimated,
             undecided=undecided,
             log_file=None if log_file is None else str(log_file),

@@ -1,11 +1,11 @@
-"""The sampling loops: draw a step's samples and vote until a candidate is ahead by k.
+"""Voting on a step with a sampler that never waits, and what every way of voting shares: the
+budget, the undecided step, and the winding down of cancelled requests.
 
 The first round sends ``parallel`` (default k) samples, the first at the first temperature; after
-that only as many as the leader still needs, counting those in flight, so no sample is drawn that
-a one-at-a-time sampler would not draw too. :func:`vote_now` serves samplers that never wait (the
-simulated model without latency) with no task per sample; :func:`vote_waiting` serves samplers
-that wait, with a task per request, and returns at once on a stop (or within a short grace on a
-budget stop), cancelling what is in flight.
+that only as many as the leader still needs, so no sample is drawn that a one-at-a-time sampler
+would not draw too. :func:`vote_now` serves samplers that never wait (the simulated model without
+latency) with no task per sample; samplers that wait go through the scheduler
+(:mod:`engine.run.scheduler`), which makes the same decisions.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from engine.run.control import RunControl
 from engine.run.failures import SamplerFailed
 from engine.run.judge import Judge
 from engine.run.rules import Outcome, Rules
-from engine.run.stepvote import StepVote
 from engine.run.totals import Totals
 from engine.task.parser import Answer, judge_reply
 from engine.task.prompt import Message
@@ -80,7 +79,7 @@ def vote_now(
     order as sending a round out at once. Samples of a round that were due but not yet drawn when
     the step is decided (only when ``parallel`` exceeds k) are cancelled undrawn.
     """
-    k, first_temperature, temperature, max_tokens, owed, cap, red_cap = rules  # owed: due but not drawn yet
+    k, first_temperature, temperature, max_tokens, owed, _, _ = rules  # owed: due but not drawn yet
     tally: VoteTally[Answer] = VoteTally(k)
     add, complete, count, disks = tally.add, sampler.complete_now, judge.count, judge.disks
     index = red_flags = 0
@@ -104,64 +103,12 @@ def vote_now(
         owed -= 1
         if answer is None:
             red_flags += 1
-            if red_flags >= red_cap:
+            if rules.exhausted(tally.total, red_flags):
                 raise Undecided(tally, red_flags)
         elif add(answer):
             return tally, red_flags, judge.cancel_undrawn(step, index, owed) if owed else 0
-        elif tally.total >= cap:
+        elif rules.exhausted(tally.total, red_flags):
             raise Undecided(tally, red_flags)
-
-
-async def vote_waiting(
-    judge: Judge, rules: Rules, sampler: Sampler, control: RunControl | None, budget: Budget | None,
-    step: int, messages: list[Message], stop: asyncio.Future[None] | None,
-) -> Outcome:
-    """Vote with a sampler that waits: requests run as tasks, and replies are judged in the order
-    the requests were launched (:mod:`engine.run.stepvote`).
-
-    ``stop`` completes when the user stops the run: the loop then returns at once, whatever the
-    server is doing. When the budget leaves no room for a needed sample, the replies in flight
-    (reserved at their worst cost) get :data:`BUDGET_GRACE_S` to come back and show what they
-    really cost; then the budget stops the run, cancelling what is still in flight. Requests still
-    running when the step ends are cancelled; replies that came back but were not judged are
-    cancelled too (their tokens count: they were paid for).
-    """
-    vote = StepVote(step, messages, rules, judge.disks)
-    clock = asyncio.get_running_loop().time
-    budget_deadline: float | None = None
-    try:
-        while True:
-            for _ in range(vote.wanted()):
-                if control is not None and control.engaged:
-                    await control.gate(step_start=False)
-                    if control.stop_requested:
-                        return None, vote.red_flags, judge.cancel_left(step, vote)
-                if budget is not None and not budget.allows(vote.in_flight):
-                    if budget_deadline is None:
-                        budget_deadline = clock() + BUDGET_GRACE_S
-                    break
-                budget_deadline = None
-                vote.launch(sampler)
-            judged = vote.judge_next()
-            while judged is None:
-                if not vote.pending:  # the budget allows no further sample
-                    return None, vote.red_flags, judge.cancel_left(step, vote)
-                timeout = None if budget_deadline is None else max(0.0, budget_deadline - clock())
-                done, _ = await asyncio.wait([*vote.pending, stop] if stop is not None else vote.pending,
-                                             timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-                if (stop is not None and stop in done) or not done:  # a stop, or the budget's grace is over
-                    return None, vote.red_flags, judge.cancel_left(step, vote)
-                for task in done:
-                    vote.arrive(task)  # type: ignore[arg-type]
-                judged = vote.judge_next()
-            judge.count(step, *judged)
-            if vote.finished == "decided":
-                return vote.tally, vote.red_flags, judge.cancel_left(step, vote)
-            if vote.finished == "undecided":
-                judge.cancel_left(step, vote)
-                raise Undecided(vote.tally, vote.red_flags)
-    finally:
-        await wind_down(vote.cancel())
 
 
 async def wind_down(tasks: list[asyncio.Task[Completion]]) -> None:

@@ -19,7 +19,7 @@ from engine.models.urls import host_of
 from engine.recording.format import RecordingError, RecordingMeta, recording_meta
 from engine.recording.reader import Recording
 from engine.recording.writer import Recorder
-from engine.run.config import Checkpoint, RunConfig
+from engine.run.config import Checkpoint, InvalidConfig, RunConfig
 from engine.run.control import RunControl
 from engine.run.runner import Runner
 from engine.run.summary import RunSummary
@@ -108,13 +108,14 @@ def resume_session(
             raise RecordingError(f"{path}: the run is complete ({len(recording):,} steps); nothing to resume")
         position = recording.position_before(len(recording) + 1)
         totals = recording.totals()
-    config = meta.run if k is None else meta.run.model_copy(update={"k": k})
-    changes = {"budget_usd": budget_usd, "lookahead": lookahead, "concurrency": concurrency}
-    config = config.model_copy(update={name: value for name, value in changes.items() if value is not None})
-    if config.concurrency is None and not is_simulated(meta.model):  # recorded before lookahead had a limit
-        config = config.model_copy(update={"concurrency": meta.sampler.get("concurrency", ServerOptions().concurrency)})
-    if config.max_votes_per_step is not None and config.max_votes_per_step < config.k:
-        raise RecordingError(f"k = {config.k} needs a vote cap of at least k (the recording's is {config.max_votes_per_step})")
+    changes: dict[str, object] = {"k": k, "budget_usd": budget_usd, "lookahead": lookahead, "concurrency": concurrency}
+    changes = {name: value for name, value in changes.items() if value is not None}
+    if meta.run.concurrency is None and concurrency is None and not is_simulated(meta.model):
+        changes["concurrency"] = meta.sampler.get("concurrency", ServerOptions().concurrency)  # recorded before it had one
+    try:
+        config = meta.run.changed(**changes)
+    except InvalidConfig as exc:
+        raise RecordingError(f"{path}: {exc}") from None
     if config.budget_usd is not None and meta.pricing is None:
         raise RecordingError(f"{path}: the recorded model {meta.model!r} has no prices, so no budget can be kept")
     sampler = rebuild_sampler(meta.model, meta.sampler, position.step, server)

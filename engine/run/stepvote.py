@@ -90,11 +90,11 @@ class StepVote:
         if parsed.__class__ is Answer:
             if self.tally.add(parsed):  # type: ignore[arg-type]
                 self.finished = "decided"
-            elif self.tally.total >= rules.cap:
+            elif rules.exhausted(self.tally.total, self.red_flags):
                 self.finished = "undecided"
         else:
             self.red_flags += 1
-            if self.red_flags >= rules.red_cap:
+            if rules.exhausted(self.tally.total, self.red_flags):
                 self.finished = "undecided"
         return index, temperature, parsed, completion
 

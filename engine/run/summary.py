@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.models.sampler import ServerReport
+from engine.models.sampler import WireReport
 from engine.run.config import StopReason
 from engine.task.hanoi import Move, State, format_move, format_state
 from engine.task.parser import Answer
@@ -66,10 +66,9 @@ class RunSummary(BaseModel):
     """The odds and remaining work at the end (all of it done, for a finished run)."""
     forecast_history: list[Forecast] = Field(default_factory=list)
     """Forecasts made at 1%, 10%, 25%, 50% and 75% of the run."""
-    transport_errors: dict[str, int] = Field(default_factory=dict)
-    """Failed requests by kind (retried; never votes, never red flags)."""
-    servers: list[ServerReport] = Field(default_factory=list)
-    """Each server's requests and faults (a served model's run)."""
+    wire: WireReport | None = None
+    """What went over the wire to a served model: requests, rates, retries, faults by kind (never
+    votes, never red flags), each server's part; None for a model without a server."""
     usage_estimated: int = 0
     """Replies whose server sent no token counts (or not all): those were estimated from the text."""
     undecided: UndecidedStep | None = None

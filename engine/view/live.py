@@ -20,7 +20,16 @@ from engine.run.events import Event, StepDecided, StepStarted, StepUndecided
 from engine.run.runner import Runner
 from engine.run.totals import Totals
 from engine.task.hanoi import Move, State, total_steps
-from engine.view.snapshot import SPEND_HISTORY, Snapshot, Status, outcomes_of_events, spend, tally, totals_fields
+from engine.view.snapshot import (
+    SPEND_HISTORY,
+    Snapshot,
+    Status,
+    ended,
+    outcomes_of_events,
+    spend,
+    tally,
+    totals_fields,
+)
 
 COST_POINTS = 400
 """Points the cost series keeps; older ones are thinned by half when it overflows."""
@@ -140,7 +149,8 @@ class LiveView:
                 del points[1::2]
         control = runner.control
         finished = runner.finished
-        status: Status = "finished" if finished else ("paused" if control is not None and control.paused else "running")
+        status: Status = (ended(finished.stopped) if finished is not None
+                          else "paused" if control is not None and control.paused else "running")
         elapsed = runner.running_s() or 0.0
         done_here = totals.steps - self._steps_at_start
         eta = elapsed / done_here * (self._total - totals.steps) if done_here and status == "running" else None
@@ -167,6 +177,7 @@ class LiveView:
             detail=self._detail,
             forecast=runner.forecast(totals, elapsed, done_here),
             lookahead=runner.lookahead,
-            ahead=runner.pipeline_depth if status == "running" else 0,
+            ahead=runner.window_depth if status == "running" else 0,
+            wire=runner.sampler.wire_report(),
             **totals_fields(totals),  # type: ignore[arg-type]
         )

@@ -15,7 +15,16 @@ from engine.models.factory import formula_votes_for
 from engine.recording.format import RecordingError, StepRecord
 from engine.recording.reader import Recording
 from engine.task.hanoi import Move, State
-from engine.view.snapshot import SPEND_HISTORY, Snapshot, Status, outcomes_of_records, spend, tally, totals_fields
+from engine.view.snapshot import (
+    SPEND_HISTORY,
+    Snapshot,
+    Status,
+    ended,
+    outcomes_of_records,
+    spend,
+    tally,
+    totals_fields,
+)
 
 FINE_SERIES_STEPS = 20_000
 
@@ -151,7 +160,8 @@ class ReplayCursor:
         candidates, views = tally(outcomes_of_records(shown))
         meta = self.recording.meta
         cost = None if self._pricing is None else self._pricing.cost(totals.tokens_in, totals.tokens_out)
-        status: Status = "finished" if self.at_end else ("running" if self.playing else "paused")
+        status: Status = (ended(meta.last_stop or "") if self.at_end
+                          else "running" if self.playing else "paused")
         eta = None
         if self.playing and self.speed and totals.steps:
             remaining_steps = len(self.recording) - totals.steps
@@ -178,6 +188,7 @@ class ReplayCursor:
             forecast=totals.forecast(self.recording.total_steps, record.k, cost, None, 0),
             lookahead=meta.run.lookahead,
             stopped="undecided" if self._undecided and self._step_complete else "",
+            wire=meta.wire,
             **totals_fields(totals),  # type: ignore[arg-type]
         )
 

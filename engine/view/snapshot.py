@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from typing import Literal, NamedTuple
 
 from engine.models.pricing import Pricing
+from engine.models.sampler import WireReport
 from engine.recording.format import SampleRecord
+from engine.run.config import FAILURES
 from engine.run.events import SampleCancelled, SampleReceived, SampleRedFlagged
 from engine.run.totals import Totals
 from engine.task.hanoi import Move, State
@@ -16,7 +18,8 @@ from engine.voting.forecast import Forecast
 SPEND_HISTORY = 60
 """Decided steps whose spend the sparkline shows."""
 
-Status = Literal["running", "paused", "finished"]
+Status = Literal["running", "paused", "finished", "failed"]
+"""Where the run is; ``failed`` is a run that ended on a failure (:data:`~engine.run.config.FAILURES`)."""
 
 
 class SampleView(NamedTuple):
@@ -85,6 +88,8 @@ class Snapshot(NamedTuple):
     stopped: str = ""
     """Why a finished run ended (a RunSummary's ``stopped``; a replay says "undecided" once it
     reaches the attempt the run stopped on); empty while it runs."""
+    wire: WireReport | None = None
+    """What went over the wire to a served model (a replay: over the whole recorded run)."""
 
     @property
     def leader_margin(self) -> int:
@@ -117,6 +122,11 @@ class Snapshot(NamedTuple):
     @property
     def progress(self) -> float:
         return self.steps_done / self.total_steps if self.total_steps else 0.0
+
+
+def ended(stopped: str) -> Status:
+    """The status of a run that ended for ``stopped``: failed, or finished."""
+    return "failed" if stopped in FAILURES else "finished"
 
 
 def top_two(candidates: Iterable[CandidateView]) -> tuple[int, int]:

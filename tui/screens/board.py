@@ -1,4 +1,5 @@
-"""The board every run screen shares: status line, towers, tally, progress, cost, red flags."""
+"""The board every run screen shares: status line, towers, tally, progress, cost, red flags,
+forecast, and a served model's wire."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import ClassVar, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -20,6 +21,7 @@ from tui.widgets.progress import Progress
 from tui.widgets.status import StatusLine
 from tui.widgets.tally import TallyPane
 from tui.widgets.towers import Towers
+from tui.widgets.wire import WirePane
 
 SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, None)
 """Paces a user steps through with + and -, in samples a second; None is as fast as it goes."""
@@ -68,7 +70,9 @@ class BoardScreen(Screen[None]):
         yield StatusLine(self.mode, id="status")
         with Horizontal(id="top"):
             yield _titled(Towers(id="towers"), "Towers")
-            yield _titled(TallyPane(id="tally"), "Vote tally")
+            with Vertical(id="right"):
+                yield _titled(TallyPane(id="tally"), "Vote tally")
+                yield _titled(WirePane(id="wire"), "Wire")
         with Horizontal(id="bottom"):
             yield _titled(Progress(id="progress"), "Progress")
             yield _titled(Cost(id="cost"), "Cost")
@@ -96,6 +100,7 @@ class BoardScreen(Screen[None]):
         self.query_one(Cost).show(snapshot)
         self.query_one(RedFlags).show(snapshot)
         self.query_one(ForecastPane).show(snapshot)
+        self.query_one(WirePane).show(snapshot)
 
     def palette_commands(self) -> list[PaletteCommand]:
         """This screen's actions for the command palette."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -18,6 +19,12 @@ from tui.widgets.status import StatusLine, speed_text
 
 DETAIL_PACE = 1000.0
 """Samples a second up to which the screen follows every vote; faster, it shows a summary."""
+WATCHABLE_STEPS_PER_S = 10.0
+"""Steps a second below which the race stays on screen at full speed (a served model's steps
+usually go by this slowly); it leaves again above ``FLEETING_STEPS_PER_S``."""
+FLEETING_STEPS_PER_S = 30.0
+STEP_RATE_WINDOW_S = 2.0
+"""The stretch of running time over which the steps a second are measured."""
 SHUTDOWN_WAIT_S = 10.0
 """The most quitting waits for the engine's thread to close the recording."""
 SUMMARY_FRAME_RATE = 2.0
@@ -46,6 +53,10 @@ class LiveScreen(BoardScreen):
         self.summary: RunSummary | None = None
         self._worker: Worker[RunSummary] | None = None
         self._frames = 0
+        self._watchable = not session.runner.sampler.completes_without_waiting
+        """Steps go by slowly enough to watch them: at first, when the model keeps the run waiting
+        for its replies; then as measured."""
+        self._step_marks: deque[tuple[float, int]] = deque()
 
     def on_mount(self) -> None:
         # Textual calls BoardScreen.on_mount too (handlers run for every class in the MRO).
@@ -74,8 +85,25 @@ class LiveScreen(BoardScreen):
 
     def take_snapshot(self) -> Snapshot:
         pace = self.control.samples_per_second
-        self.live.set_detail(self.control.paused or (pace is not None and pace <= DETAIL_PACE))
-        return self.live.snapshot()
+        self.live.set_detail(self.control.paused or (pace is not None and pace <= DETAIL_PACE) or self._watchable)
+        snapshot = self.live.snapshot()
+        self._measure_steps(snapshot)
+        return snapshot
+
+    def _measure_steps(self, snapshot: Snapshot) -> None:
+        """Follow how fast steps go by (by the run's own clock), to keep the race on screen at
+        full speed while they go by slowly enough to watch."""
+        marks = self._step_marks
+        marks.append((snapshot.elapsed_s, snapshot.steps_done))
+        while len(marks) > 2 and snapshot.elapsed_s - marks[1][0] >= STEP_RATE_WINDOW_S:
+            marks.popleft()
+        span = marks[-1][0] - marks[0][0]
+        if span >= STEP_RATE_WINDOW_S / 2:
+            rate = (marks[-1][1] - marks[0][1]) / span
+            if rate < WATCHABLE_STEPS_PER_S:
+                self._watchable = True
+            elif rate > FLEETING_STEPS_PER_S:
+                self._watchable = False
 
     def cost_series(self) -> list[tuple[int, float]]:
         return self.live.cost_series()

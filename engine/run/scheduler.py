@@ -1,22 +1,30 @@
-"""Lookahead: sample steps ahead of the oldest undecided one, on the states the strategy predicts.
+"""The scheduler: how a run asks a model that keeps it waiting, one step or many ahead.
 
-A step's prompt depends only on the voted answer of the step before it, and almost every vote ends on
-the answer the strategy predicts. So while step t votes, steps t+1 ... t+N are sampled on the
-predicted path: each predicted state is the strategy's move applied to the state before it.
-Steps are still decided strictly in order, each by its own votes judged in launch order, so when
-the predictions hold, the prompts and the decisions are exactly those of a run without
-lookahead; only the wall clock changes. When a decided answer differs from its prediction,
-everything sampled beyond it is cancelled and thrown away (counted as wasted samples, tokens and
-dollars), and the window starts again from the voted state. When the run ends for any other
-reason (a stop, the budget, an undecided step, an audit stop, a failure), the steps ahead are
-cancelled and counted with the cancelled samples, what came back of them in the tokens.
+Each step's vote is a :class:`~engine.run.stepvote.StepVote`: its requests run as tasks, and its
+replies are judged in the order the requests were launched. The window holds the oldest undecided
+step and, with lookahead, up to ``lookahead`` steps beyond it on the predicted path (lookahead 0:
+the window is that one step). A step's prompt depends only on the voted answer of the step before
+it, and almost every vote ends on the answer the strategy predicts, so each predicted state is the
+strategy's move applied to the state before it. Steps are still decided strictly in order, each by
+its own votes judged in launch order, so when the predictions hold, the prompts and the decisions
+are exactly those of a run without lookahead; only the wall clock changes. When a decided answer
+differs from its prediction, everything sampled beyond it is cancelled and thrown away (counted as
+wasted samples, tokens and dollars), and the window starts again from the voted state. When the
+run ends for any other reason (a stop, the budget, an undecided step, an audit stop, a failure),
+the steps ahead are cancelled and counted with the cancelled samples, what came back of them in
+the tokens.
 
 A step ahead is judged as its replies come back (so it stops asking once its vote is decided),
 but counted in the run's totals, its log and its events only when it becomes the oldest step.
 While the run is paced or paused (someone is watching it sample by sample), only the oldest step
 is sampled; the window opens again at full speed.
-Requests are launched oldest step first, within ``concurrency`` in flight; a rate limit (429)
-halves that limit, and each reply grows it back by one.
+
+Requests are launched oldest step first, at most ``concurrency`` unanswered at once. How fast they
+go out, where, and how often they are tried again is the sampler's wire's business
+(:mod:`engine.models.wire`): it gives the oldest step's requests their turn first. A stop returns
+at once, whatever the server does; when the budget holds back the oldest step's next sample, the
+replies in flight get :data:`~engine.run.sampling.BUDGET_GRACE_S` to come back and show what
+they cost, then the run stops.
 """
 
 from __future__ import annotations
@@ -52,7 +60,7 @@ class Host(Protocol):
     budget: Budget | None
     judge: Judge
     listeners: Listeners
-    pipeline_depth: int
+    window_depth: int
     """Steps being sampled beyond the oldest undecided one (read by screens)."""
 
     def begin_step(self, step: int, state: State, previous: Move | None, messages: list[Message]) -> Answer | None: ...
@@ -77,18 +85,17 @@ class Slot:
         self.head = False
 
 
-class Pipeline:
-    """Runs the steps of a run with lookahead; see the module docstring."""
+class Scheduler:
+    """Runs the steps of a run with a sampler that waits; see the module docstring."""
 
     def __init__(self, host: Host, builder: PromptBuilder, rules: Rules, stop: asyncio.Future[None] | None) -> None:
         self.host, self.builder, self.rules, self.stop = host, builder, rules, stop
         config = host.config
         self.disks, self.depth, self.last = config.disks, config.lookahead, total_steps(config.disks)
-        self.most_in_flight = config.concurrency or (config.lookahead + 1) * rules.first_round
-        self.limit = self.most_in_flight
+        self.limit = config.concurrency or (config.lookahead + 1) * rules.first_round
+        """Requests launched and not answered yet, at most."""
         self.window: deque[Slot] = deque()
         self.owner: dict[asyncio.Task[Completion], Slot] = {}
-        self.rate_limited = host.sampler.transport_errors.get("rate_limited", 0)
         self.budget_deadline: float | None = None
         """When the oldest step's grace ends, once the budget has held back one of its samples."""
         self.cancelled: list[asyncio.Task[Completion]] = []
@@ -113,7 +120,7 @@ class Pipeline:
             if move is None or not is_legal(tail.state, move):
                 break  # nothing to predict from a state the strategy has no move for
             window.append(self._slot(tail.step + 1, apply_move(tail.state, move), move))
-        self.host.pipeline_depth = len(window) - 1
+        self.host.window_depth = len(window) - 1
 
     def _become_head(self, slot: Slot) -> None:
         """The oldest undecided step: counted from now on, its backlog first."""
@@ -293,23 +300,11 @@ class Pipeline:
             return self._stopped(budget=False)
         if not done:
             return self._stopped(budget=True)
-        replies = 0
         for task in done:
             slot = self.owner.pop(task, None)  # type: ignore[call-overload]
             if slot is not None and not task.cancelled():
                 slot.vote.arrive(task)  # type: ignore[arg-type]
-                replies += 1
-        self._adapt(replies)
         return None
-
-    def _adapt(self, replies: int) -> None:
-        """Halve the in-flight limit on a rate limit; grow it back by one a reply."""
-        seen = self.host.sampler.transport_errors.get("rate_limited", 0)
-        if seen > self.rate_limited:
-            self.limit = max(1, self.limit // 2)
-        else:
-            self.limit = min(self.most_in_flight, self.limit + replies)
-        self.rate_limited = seen
 
     def _stopped(self, budget: bool) -> Ending:
         """Stop: the oldest step's leftovers are cancelled (and the steps ahead, in ``run``)."""
