@@ -12,9 +12,11 @@ from engine.run.config import RunConfig
 from engine.run.control import RunControl
 from engine.run.session import new_session
 from engine.task.parser import RedFlag
-from tests.fake_openai import FakeOpenAIServer
-from tests.tui_helpers import StillBoard, board, race_snapshot, wait_until
-from tui.app import MakerApp, live_app
+from engine.recording.reader import Recording
+from engine.view.replay import ReplayCursor
+from tests.fake_openai import FakeOpenAIServer, Faults
+from tests.tui_helpers import StillBoard, board, frozen_clock, race_snapshot, wait_until
+from tui.app import MakerApp, live_app, replay_app
 from tui.cli import FULL_SPEED, SIM_PACE, pace
 from tui.widgets.status import StatusLine
 from tui.widgets.wire import WirePane
@@ -107,3 +109,22 @@ class TestWireSnapshots:
         snapshot = race_snapshot(714, [(0.0, None, RedFlag.TOO_LONG, True)], decided=False)._replace(
             model="gpt-4.1-mini", status="failed", stopped="sampler_error", message=message, speed=None)
         assert snap_compare(MakerApp(lambda: StillBoard(snapshot)), terminal_size=(80, 24))
+
+
+async def test_a_replay_shows_the_recorded_runs_wire(tmp_path):
+    record = tmp_path / "served.maker"
+    with FakeOpenAIServer(MODEL, Faults(rate_limited=0.15, server_error=0.15, retry_after_s=0.01)) as server:
+        sampler = make_sampler("flaky-model", server=ServerOptions(base_urls=(server.base_url,)))
+        session = new_session(RunConfig(disks=4, k=3, lookahead=4, concurrency=8), sampler, None, record=record)
+        summary = await session.run()
+    assert summary.solved and summary.wire.faults["rate_limited"] and summary.wire.faults["server_error"]
+    cursor = ReplayCursor(Recording.open(record))
+    app = replay_app(cursor, clock=frozen_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        pane = app.screen.query_one(WirePane)
+        rows, shown = {row.label: row.value for row in pane.rows}, pane.display
+    cursor.recording.close()
+    assert shown and rows["retries"] == str(summary.wire.retries)
+    faults = summary.wire.faults
+    assert rows["faults"] == f"429 {faults['rate_limited']} 5xx {faults['server_error']}"

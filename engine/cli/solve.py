@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from engine.cli.args import (
@@ -157,6 +158,9 @@ def _run_with_progress(session: Session, console: Console) -> RunSummary:
                 errors = f"[red]{totals.errors} audit errors[/]" if totals.errors else "0 audit errors"
                 per_step = totals.samples / totals.steps if totals.steps else 0
                 detail = f"{per_step:.3f} votes/step  {totals.flagged:,} red flags  {errors}"
+                wire = runner.sampler.wire_report()
+                if wire is not None and wire.status:  # what a served model's wire waits for
+                    detail += f"  [yellow]{escape(wire.status)}[/]"
                 progress.update(task, completed=first + totals.steps, detail=detail)
 
         thread = threading.Thread(target=refresh, name="maker-progress", daemon=True)

@@ -41,6 +41,24 @@ leads every other answer by **k** votes wins. Replies that are malformed or too 
   step next to the value the formula predicts, and the spend of the last steps: spikes are hard
   steps that needed many samples.
 - **Red flags**: thrown-away samples by reason, each as a share of all samples judged.
+- **Forecast**: what the votes so far say: the estimated p with its 95% interval, the odds of
+  finishing with zero errors, and the votes, dollars and time the rest of the run should take.
+- **Wire** (a served model only, under the race): requests in flight of those allowed (and how
+  many wait their turn), the rate they are sent at, the provider's limit as the run has learned
+  it (from its headers, or from where its 429s began), retries, faults by kind (429, 5xx,
+  timeout, conn, body, empty: all tried again, never votes) and whether the servers are up. In a
+  replay, the whole recorded run's figures.
+- **Status line**: the model, the pace, `ahead N/L` (steps sampled ahead of the one being decided,
+  of the lookahead allowed), and the run's state. Below it, when there is something to say: what
+  a served model's wire waits for (an outage, with a countdown; a rate limit), or how the run
+  ended, whole; a failure in red.
+
+## Pace
+
+`+` and `-` set how many samples a second go out, or full speed. A pace holds the requests back
+too: a served model is asked no faster than the screen shows, so its live screen starts at full
+speed (its replies set the pace), and the race stays on screen for as long as steps go by slowly
+enough to watch. The simulated model starts at 10 samples a second.
 
 ## Keys
 
