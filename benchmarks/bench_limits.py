@@ -17,36 +17,21 @@ measured one step at a time (--lookahead 0), where every step waits for its slow
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_lookahead import solve  # noqa: E402
 
 from engine.models.sim import SimConfig  # noqa: E402
 from tests.fake_openai import FakeOpenAIServer, Faults  # noqa: E402
 
 MODEL = SimConfig(error_rate=0.0022, seed=1)
 """The paper's gpt-4.1-mini error rate."""
-
-
-def solve(base_url: str, disks: int, *options: str) -> dict[str, object]:
-    env = dict(os.environ, OPENAI_API_KEY="sk-bench")
-    result = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "solve", "--headless", "--disks", str(disks), "--model", "flaky-model",
-         "--base-url", base_url, "--json", *options],
-        capture_output=True, text=True, env=env, cwd=ROOT,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"the run failed ({result.returncode}): {result.stderr.strip()[-500:]}")
-    summary: dict[str, object] = json.loads(result.stdout)
-    if summary["errors"] or not summary["solved"]:
-        raise SystemExit(f"the run was not solved without errors: {summary['message']}")
-    return summary
 
 
 def scenario(name: str, args: argparse.Namespace, *, headers: bool, slow: float = 0.0, lookahead: int | None = None,

@@ -20,7 +20,6 @@ import math
 import random
 import socket
 import sys
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from engine.models.sim import SimConfig, SimulatedLLM
 from engine.models.sim_prompt import read_values
 from engine.task.parser import Answer, parse_answer
 from tests.answer_forms import DECORATED
+from tests.loopback import Loopback
 
 
 @dataclass
@@ -121,7 +121,7 @@ class _Bucket:
         self.level = min(self.level, capacity)
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(Loopback):
     """Start with :meth:`start` (returns the base URL), stop with :meth:`stop` or a ``with`` block.
 
     Limits: ``rpm`` requests and ``tpm`` tokens a minute, each a token bucket refilled continuously
@@ -161,6 +161,7 @@ class FakeOpenAIServer:
         outage_s: float = 0.0,
         outage_status: int = 503,
     ) -> None:
+        super().__init__()
         self.model = SimulatedLLM(sim or SimConfig(error_rate=0.0))
         self.faults = faults or Faults()
         self.delay_s = delay_s
@@ -184,11 +185,7 @@ class FakeOpenAIServer:
         self.request_times: list[float] = []
         """When each chat request arrived (time.monotonic)."""
         self.dead = False
-        self._connections: set[socket.socket] = set()
         self._rng = random.Random(seed)
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.rpm: int | None = None
         """Requests a minute (None: no limit). Change it with :meth:`set_limits`."""
         self.tpm: int | None = None
@@ -317,49 +314,22 @@ class FakeOpenAIServer:
                     headers[f"x-ratelimit-reset-{kind}"] = openai_duration(bucket.reset())
         return error, headers
 
-    def __enter__(self) -> FakeOpenAIServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def base_url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return self.address + "/v1"
 
     def start(self) -> str:
         if self.outage_after == 0 and not self._outage_fired:
             self._outage_fired = True
             self.outage(self.outage_s, self.outage_status)
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = _QuietServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        # A short poll: stop() waits for it, and the default half second adds up over many tests.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-openai",
-                                        daemon=True)
-        self._thread.start()
+        self._serve(_QuietServer, type("Handler", (_Handler,), {"fake": self}), "fake-openai")
         return self.base_url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def kill(self) -> None:
         """Die as a crashed server does: stop listening and drop every open connection, requests
         in progress included."""
         self.dead = True
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self.drop_connections()
         self.stop()
 
     def _draw_fault(self) -> str | None:

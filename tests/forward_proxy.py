@@ -16,11 +16,12 @@ import http.client
 import select
 import socket
 import sys
-import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
+
+from tests.loopback import Loopback
 
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
@@ -31,10 +32,11 @@ HOP_BY_HOP = frozenset({
 CHUNK = 64 * 1024
 
 
-class ForwardProxy:
+class ForwardProxy(Loopback):
     """Start with :meth:`start` (returns the proxy's URL), stop with :meth:`stop` or a ``with`` block."""
 
     def __init__(self, *, timeout_s: float | None = None) -> None:
+        super().__init__()
         self.timeout_s = timeout_s
         """How long to wait for a target (connect and each read); None: as long as it takes."""
         self.counts: Counter[str] = Counter()
@@ -49,49 +51,20 @@ class ForwardProxy:
         """Requests answered 502, or dropped, because the target failed."""
         self.errors: list[str] = []
         """Errors the proxy's own code raised (kept here rather than printed)."""
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.address
 
     def start(self) -> str:
-        handler = type("Handler", (_ProxyHandler,), {"proxy": self})
-        self._server = _QuietServer(("127.0.0.1", 0), handler)
-        self._server.proxy = self
-        self._server.daemon_threads = True
-        # A short poll: stop() waits for it, and the default half second adds up over many tests.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="forward-proxy",
-                                        daemon=True)
-        self._thread.start()
+        self._serve(_QuietServer, type("Handler", (_ProxyHandler,), {"proxy": self}), "forward-proxy")
+        self._server.proxy = self  # type: ignore[union-attr]
         return self.url
 
     def stop(self) -> None:
         """Stop listening and close every open connection (tunnels included)."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._server = None
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        super().stop()
+        self.drop_connections()
 
     def _count(self, host: str, port: int, tunnel: bool) -> None:
         with self._lock:
