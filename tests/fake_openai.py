@@ -44,6 +44,14 @@ class Faults:
     slow: float = 0.0
     garbage: float = 0.0
     empty: float = 0.0
+    stream: float = 0.0
+    """An SSE stream (``text/event-stream``) sent to a request that did not ask for one."""
+    empty_cut: float = 0.0
+    """``content: ""`` with ``finish_reason: "length"``: a reasoning model that spent its tokens thinking."""
+    tool_calls: float = 0.0
+    """No content, a tool call in its place."""
+    huge: float = 0.0
+    """A reply of a megabyte whose usage claims ten tokens."""
     slow_s: float = 3.0
     retry_after_s: float = 0.05
 
@@ -337,7 +345,8 @@ class FakeOpenAIServer(Loopback):
         with self._lock:
             draw = self._rng.random()
         edge = 0.0
-        for kind in ("rate_limited", "server_error", "reset", "slow", "garbage", "empty"):
+        for kind in ("rate_limited", "server_error", "reset", "slow", "garbage", "empty", "stream", "empty_cut",
+                     "tool_calls", "huge"):
             edge += getattr(faults, kind)
             if draw < edge:
                 return kind
@@ -402,6 +411,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
+
+    def _send_stream(self, body: dict[str, Any]) -> None:
+        """The reply as server-sent events, though the request did not ask for a stream."""
+        chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                 "model": body.get("model", "flaky-model"),
+                 "choices": [{"index": 0, "delta": {"content": "move = [1, 0, 2]"}, "finish_reason": None}]}
+        data = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
@@ -523,15 +544,28 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
             return
+        if fault == "stream":
+            self._send_stream(body)
+            return
         text, finish, tokens_in, tokens_out = fake._reply(body)
+        message: dict[str, Any] = {"role": "assistant", "content": text}
         if fault == "empty":
             text, finish = "", "stop"
+            message["content"] = ""
+        elif fault == "empty_cut":
+            message["content"], finish, tokens_out = "", "length", self.fake._limit(body)
+        elif fault == "tool_calls":
+            message["content"], finish = None, "tool_calls"
+            message["tool_calls"] = [{"id": "call_1", "type": "function",
+                                      "function": {"name": "move_disk", "arguments": '{"disk": 1}'}}]
+        elif fault == "huge":
+            message["content"], tokens_out = text + "\nmove = [1, 0, 2]" * 60_000, 10
         payload: dict[str, Any] = {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "flaky-model"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         }
         if not fake.omit_usage:
             payload["usage"] = {"prompt_tokens": tokens_in, "completion_tokens": tokens_out,
@@ -543,7 +577,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, payload)
         except (BrokenPipeError, ConnectionResetError):
             return  # the client gave up (a timeout, or a step decided without it)
-        if fault != "empty" and fault != "slow":
+        if fault not in ("empty", "slow", "empty_cut", "tool_calls", "huge"):
             with fake._lock:
                 fake.counts["completions"] += 1
                 fake.last_reply_at = time.monotonic()

@@ -23,7 +23,7 @@ def test_solve_json_prints_one_object_with_the_summary_keys():
     assert REQUIRED_KEYS <= summary.keys()
     assert summary["disks"] == 6 and summary["steps"] == 63 and summary["solved"] is True
     assert summary["errors"] == 0 and summary["samples"] >= 3 * 63
-    assert set(summary["red_flags"]) == {"too_long", "no_move", "no_state", "bad_move", "bad_state"}
+    assert set(summary["red_flags"]) == {"too_long", "no_move", "no_state", "bad_move", "bad_state", "empty"}
     assert summary["cost_usd"] > 0
 
 

@@ -12,7 +12,7 @@ from engine.models.sim import SimConfig, SimulatedLLM
 from engine.task.hanoi import total_steps
 from engine.voting.calibrate import Calibration, calibrate
 from engine.voting.forecast import forecast
-from engine.voting.scaling import k_min, p_step
+from engine.voting.scaling import k_min, p_step, wilson_interval
 from tests.conftest import run_sim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,10 +58,32 @@ def test_k_auto_takes_k_min_from_a_calibration_file(tmp_path):
     run = maker("solve", "--headless", "--disks", "8", "--k", "auto", "--calibration", str(out),
                 "--error-rate", "0.1", "--json")
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["k"] == calibration.k_for(8, 0.95) == k_min(calibration.p_vote, 255, 0.95)
+    assert json.loads(run.stdout)["k"] == calibration.k_for(8, 0.95) == k_min(calibration.p_advised, 255, 0.95)
+    assert calibration.p_advised == calibration.p_vote_interval[0] < calibration.p_vote
     plan = maker("plan", "--calibration", str(out), "--json")
     rows = json.loads(plan.stdout)
     assert rows[-1]["model"] == "sim (calibrated)" and rows[-1]["k_min"] == calibration.k_for(20, 0.95)
+
+
+def test_100_error_free_samples_never_advise_a_k_below_what_the_interval_supports():
+    """A hundred right answers say p_vote = 1, which alone would advise k = 1 for a million steps;
+    the advice is the k that the pessimistic end of the 95% interval asks for, and more samples
+    lower it by as much as they narrow the interval."""
+    calibration = asyncio.run(calibrate(SimulatedLLM(SimConfig(error_rate=0.0, seed=1)), disks=20, samples=100, seed=1))
+    steps = total_steps(20)
+    assert calibration.right == calibration.valid == 100 and calibration.p_vote == 1.0
+    low = wilson_interval(100, 100)[0]
+    assert calibration.p_advised == low and 0.95 < low < 0.97
+    assert k_min(1.0, steps, 0.95) == 1
+    for row in calibration.projections:
+        assert row.k_min == k_min(low, steps, row.target) >= 5
+    assert calibration.k_for(20, 0.95) == 6
+    more = calibration.samples_for_less
+    assert more is not None and more > 100
+    assert k_min(wilson_interval(more, more)[0], steps, 0.95) == 5
+    assert k_min(wilson_interval(more - 1, more - 1)[0], steps, 0.95) == 6
+    shown = maker("calibrate", "--samples", "100", "--error-rate", "0")
+    assert shown.returncode == 0 and "pessimistic end of its 95% interval" in shown.stdout.replace("\n", " ")
 
 
 def test_the_forecast_at_10_percent_predicts_the_total_votes_within_5_percent():

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.cli.args import EXIT_OK, EXIT_USAGE
+from engine.cli.args import EXIT_OK, EXIT_USAGE, UsageError
 from engine.cli.main import build_parser, dispatch, run_guarded
 from engine.cli.options import formula_votes, run_config, sampler_and_prices
 from engine.cli.solve import exit_status, resumed_session
@@ -91,7 +91,11 @@ def solve_in_tui(args: argparse.Namespace) -> int:
     if args.record is None and not is_simulated(args.model):
         # A real model's run costs money: keep every sample unless told where, so it can resume.
         folder = recordings_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot make the folder for this run's recording, {folder} ({exc.strerror or exc}): "
+                             "give one with --record FILE") from None
         safe_model = "".join(c if c.isalnum() or c in "-." else "_" for c in args.model)
         args.record = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_model}-{args.disks}d{SUFFIX}"
     session = new_session(config, sampler, pricing, record=args.record, keep_text=args.keep_text)

@@ -4,6 +4,7 @@ option groups several commands share."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,6 +17,8 @@ from engine.task.prompt import STYLES
 
 EXIT_OK, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_DISKS = 10
+BIG_RUN_DISKS = 24
+"""Above this many disks a run needs --yes: 25 disks are 33.5M steps, the paper's run 32 times over."""
 
 
 class UsageError(Exception):
@@ -76,8 +79,10 @@ def k_list(text: str) -> list[int]:
             first, last = int(low), int(high) if dash else int(low)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a k, a list like 1,2,3 or a range like 1-5") from None
-        if first < 1 or last < first:
+        if first < 1 or last < 1:
             raise argparse.ArgumentTypeError(f"{part!r}: k starts at 1")
+        if last < first:
+            raise argparse.ArgumentTypeError(f"{part!r}: the range runs backwards (did you mean {last}-{first}?)")
         ks.extend(range(first, last + 1))
     return ks
 
@@ -118,6 +123,20 @@ def proxy_url(text: str) -> str:
     return text
 
 
+def record_path(text: str) -> Path:
+    """A new recording's file: not empty, not a folder, not a device."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the recording needs a file name, e.g. run.maker")
+    path = Path(text)
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        folder = text.rstrip("/" + os.sep) or "."
+        what = "is a folder" if path.is_dir() else "names a folder, which does not exist (make it first)"
+        raise argparse.ArgumentTypeError(f"{text!r} {what}: give a file in it, e.g. {folder}/run.maker")
+    if path.exists() and not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a regular file (a device or a pipe): give a file name")
+    return path
+
+
 def step_list(text: str) -> tuple[int, ...]:
     try:
         steps = tuple(int(part) for part in text.split(",") if part.strip())
@@ -144,7 +163,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--target", type=bounded_float(0, 1, open_low=True), default=0.95, metavar="T",
                      help="with --k auto: the wanted chance of a zero-error run (default 0.95)")
     run.add_argument("--max-tokens", type=bounded_int(1), default=750, metavar="T",
-                     help="output-token limit; replies cut there or longer are red-flagged too_long (default 750)")
+                     help="output-token limit (default 750). Replies cut there, or longer by the tokens the server "
+                          "counts or by their length (over 10 characters a token), are red-flagged too_long; replies "
+                          "with no text (empty, or tool calls in place of an answer) are red-flagged empty")
     run.add_argument("--first-temperature", type=bounded_float(0, 2), default=0.0, metavar="T",
                      help="temperature of each step's first sample (default 0)")
     run.add_argument("--temperature", type=bounded_float(0, 2), default=0.1, metavar="T",
@@ -158,6 +179,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                           "answer in the format); 0 never gives up")
     run.add_argument("--parallel", type=bounded_int(1), default=None, metavar="P",
                      help="samples sent at the start of a step (default K); more cut latency but may be wasted")
+    run.add_argument("--yes", action="store_true",
+                     help=f"start a run of more than {BIG_RUN_DISKS} disks (hours to days, and a recording of gigabytes) "
+                          "without being asked")
     run.add_argument("--stop-on-error", action="store_true",
                      help="stop at the first step the audit finds wrong (default: count and go on)")
     add_lookahead_option(run)
@@ -259,8 +283,8 @@ def add_server_options(group: Any) -> None:
                             "resumable (default 600); until then 429s, 5xx replies, timeouts and lost connections "
                             "are waited out and tried again")
     group.add_argument("--retries", type=bounded_int(0, 100), default=None, metavar="N",
-                       help="tries again of a reply that cannot be read (a bad body, an empty reply) before the run "
-                            "stops (default 8)")
+                       help="tries again of a body that is not a chat completion (not JSON, a stream nobody asked "
+                            "for) before the run stops (default 8)")
     group.add_argument("--proxy", type=proxy_url, default=None, metavar="URL",
                        help="an HTTP proxy for every request, e.g. http://127.0.0.1:3128 (default: $HTTPS_PROXY, "
                             "$HTTP_PROXY, $ALL_PROXY and $NO_PROXY, as httpx reads them); never recorded")
@@ -274,7 +298,7 @@ def add_server_options(group: Any) -> None:
 def add_record_options(parser: argparse.ArgumentParser) -> None:
     """Recording options of ``solve``."""
     group = parser.add_argument_group("recording")
-    group.add_argument("--record", type=Path, default=None, metavar="FILE",
+    group.add_argument("--record", type=record_path, default=None, metavar="FILE",
                        help="record every sample to FILE (SQLite; must not exist) for resume and replay")
     group.add_argument("--keep-text", action="store_true",
                        help="keep every reply's text (default: red-flagged and minority replies only)")

@@ -25,8 +25,9 @@ from engine.cli.args import (
 from engine.cli.options import prompt_template, sampler_and_prices
 from engine.cli.output import figures_table, flags_text, long_duration, usd
 from engine.models.sim import SIM_MODEL
-from engine.task.hanoi import MAX_DISKS
+from engine.task.hanoi import MAX_DISKS, total_steps
 from engine.voting.calibrate import Calibration, calibrate
+from engine.voting.scaling import NoMargin, k_min
 
 
 def add_parser(commands: Any) -> None:
@@ -82,6 +83,14 @@ def calibrate_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _point_k(result: Calibration) -> int | None:
+    """k_min at 0.95 from the point estimate alone (what a calibration that trusts it would say)."""
+    try:
+        return k_min(result.p_vote, total_steps(result.disks), 0.95)
+    except NoMargin:
+        return None
+
+
 def print_calibration(result: Calibration, console: Console, out: Path | None) -> None:
     low, high = result.p_interval
     vote_low, vote_high = result.p_vote_interval
@@ -91,6 +100,7 @@ def print_calibration(result: Calibration, console: Console, out: Path | None) -
     table.add_row("prompt", result.prompt_label)
     table.add_row("p (right)", f"{result.p:.4f}  (95% interval {low:.4f} to {high:.4f})")
     table.add_row("p_vote (right | valid)", f"{result.p_vote:.4f}  ({vote_low:.4f} to {vote_high:.4f})")
+    table.add_row("advised with", f"p_vote = {result.p_advised:.4f}, the pessimistic end of its interval")
     table.add_row("v (valid)", f"{result.v:.4f}")
     table.add_row("red flags", flags_text(result.red_flags))
     table.add_row("tokens in / out", f"{result.mean_tokens_in:,.0f} / {result.mean_tokens_out:,.0f} a sample")
@@ -112,8 +122,20 @@ def print_calibration(result: Calibration, console: Console, out: Path | None) -
             "-" if row.time_s is None else long_duration(row.time_s),
         )
     console.print(projection)
+    say = console.print
+    point = _point_k(result)
+    advised = next((row.k_min for row in result.projections if row.target == 0.95), None)
+    if advised is not None and point is not None and advised > point:
+        more = (f"; with about {result.samples_for_less:,} valid samples right as often, it would be "
+                f"k = {advised - 1}" if result.samples_for_less else "")
+        say(f"k_min comes from p_vote = {result.p_advised:.4f}, the pessimistic end of its 95% interval: "
+            f"{result.valid:,} valid samples are too few to trust the point estimate ({result.p_vote:.4f}), "
+            f"which alone would say k = {point} at 0.95{more}.", highlight=False)
     hopeless = all(row.k_min is None for row in result.projections)
-    if hopeless:
+    if hopeless and result.p_vote > 0.5:
+        say(f"No k can be trusted yet: p_vote's 95% interval reaches down to {result.p_advised:.4f}, at or below "
+            f"0.5, after {result.valid:,} valid samples. Calibrate with more samples.", style="bold", highlight=False)
+    elif hopeless:
         why = ("none of its samples was a valid answer" if result.valid == 0
                else f"only {result.p_vote:.1%} of its valid answers are right")
         console.print(f"No k can help {result.model}: {why}. Voting needs more than half of the valid answers "

@@ -8,18 +8,45 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.cli.args import DEFAULT_LOOKAHEAD, SIM_OPTIONS, UsageError
+from engine.cli.args import BIG_RUN_DISKS, DEFAULT_LOOKAHEAD, SIM_OPTIONS, UsageError
+from engine.cli.output import long_duration
 from engine.models.factory import ServerOptions, is_simulated, make_sampler
 from engine.models.pricing import Pricing, pricing_for
 from engine.models.sampler import Sampler
 from engine.models.sim import SimConfig
 from engine.run.config import InvalidConfig, RunConfig
+from engine.task.hanoi import total_steps
 from engine.task.prompt import DEFAULT_STYLE, PromptError, PromptTemplate, built_in, load_template
 from engine.voting.calibrate import Calibration
 
 
+SIM_STEP_S = 30e-6
+"""Seconds a step takes on the simulated model, recorded (benchmarks/bench_solve.py: about 26 us
+at 20 disks on a 2-core machine, 29 us with a recording)."""
+RECORDED_STEP_BYTES = 18
+"""Bytes a step takes in a recording, replies' text not kept (17.6 measured at 16 disks)."""
+SAMPLES_PER_STEP = 3.0
+"""Requests a step takes at k = 3 on a good model (the paper's run: about 3.0)."""
+
+
+def big_run(args: argparse.Namespace) -> None:
+    """A run of more than BIG_RUN_DISKS disks starts only with --yes: say what it would take."""
+    if args.disks <= BIG_RUN_DISKS or args.yes:
+        return
+    steps = total_steps(args.disks)
+    if is_simulated(args.model):
+        time = f"about {long_duration(steps * SIM_STEP_S)} on the simulated model"
+    else:
+        time = f"about {steps * SAMPLES_PER_STEP:,.0f} requests to the model"
+    size = steps * RECORDED_STEP_BYTES
+    size_text = f"{size / 2**30:,.1f} GiB" if size >= 2**30 else f"{size / 2**20:,.0f} MiB"
+    recorded = f"; a recording of about {size_text}" if vars(args).get("record") is not None else ""
+    raise UsageError(f"--disks {args.disks} is {steps:,} steps: {time}{recorded}. Add --yes to start it")
+
+
 def run_config(args: argparse.Namespace) -> RunConfig:
     """The run's settings from the parsed options; ``--k auto`` is resolved here."""
+    big_run(args)
     template = prompt_template(args, args.disks)
     if args.k == "auto":
         if args.calibration is None:

@@ -132,10 +132,11 @@ def pace_of(args: argparse.Namespace) -> Pace | None:
 
 
 def calibration_row(calibration: Calibration, disks: int, target: float, pace: Pace | None = None) -> PlanRow:
-    """A measured model as a plan row: its p_vote, valid rate, tokens and prices."""
+    """A measured model as a plan row: its p_vote (the pessimistic end of its interval, as
+    ``--k auto`` takes it), valid rate, tokens and prices."""
     return plan_row(
         f"{calibration.model} (calibrated)",
-        calibration.p_vote,
+        calibration.p_advised,
         steps=total_steps(disks),
         target=target,
         pricing=calibration.pricing,

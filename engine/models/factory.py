@@ -41,7 +41,7 @@ class ServerOptions(BaseModel):
     """Tokens a minute at most (the prompt and the most a reply may have), across the fleet."""
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(8, ge=0)
-    """Retries of a reply that cannot be read (a bad body, an empty reply) before the run stops."""
+    """Retries of a body that is not a chat completion (a bad body) before the run stops."""
     patience_s: float = Field(600.0, gt=0)
     """How long a run waits without a single reply from any server before it stops (resumable)."""
     proxy: str | None = None
@@ -106,6 +106,11 @@ def formula_votes_for(settings: dict[str, Any], k: int) -> float | None:
         return None
 
 
+def _sendable(key: str) -> bool:
+    """Whether a key can go in an ``Authorization`` header: printable ASCII only."""
+    return key.isascii() and key.isprintable()
+
+
 def _served(model: str, server: ServerOptions) -> Sampler:
     source = "--base-url" if server.base_urls else "$OPENAI_BASE_URL"
     base_urls = list(server.base_urls) or split_urls(os.environ.get("OPENAI_BASE_URL", ""))
@@ -115,6 +120,9 @@ def _served(model: str, server: ServerOptions) -> Sampler:
     if len(set(base_urls)) < len(base_urls):
         raise ModelSetupError(f"the same server is given twice in {source}")
     api_key = os.environ.get(server.api_key_env)
+    if api_key and not _sendable(api_key):
+        raise ModelSetupError(f"${server.api_key_env} holds characters an HTTP header cannot carry (a letter outside "
+                              "ASCII, a line break or another control character): check the key you copied there")
     if not api_key:
         if not base_urls:
             raise ModelSetupError(

@@ -85,7 +85,9 @@ async def race(wire: Racer, attempt: Callable[..., Awaitable[T]], key: tuple[flo
                 wire.hedged += 1
     finally:
         for task in tasks:
-            if not task.done():
+            if task.done():
+                _collect(task)  # both tries may have ended together: take the other's outcome too
+            else:
                 task.cancel()
                 task.add_done_callback(_collect)
 

@@ -5,7 +5,7 @@ Each request is one chat completion. The SDK makes one attempt at a time (its ow
 off): whether, when and where to try again is the wire's call (:mod:`engine.models.wire`), which
 paces the requests to the provider's limit, waits out outages and counts every fault. Here each
 attempt's outcome is sorted: a reply, a fault a retry may mend (:class:`~engine.models.wire.Fault`:
-429, 5xx, a timeout, a dropped connection, a body that cannot be read, an empty reply), or a fault
+429, 5xx, a timeout, a dropped connection, a body that is not a chat completion), or a fault
 no retry can mend (a refused key, an unknown model, a parameter the model rejects), which stops
 the run with one clear line. Nothing but a reply is ever a vote or a red flag.
 
@@ -196,12 +196,14 @@ class OpenAISampler:
             raise Fault("bad_body", _brief(exc)) from None
         if not isinstance(response, ChatCompletion):
             raise Fault("bad_body", f"not a chat completion ({type(response).__name__})")
-        choice = response.choices[0] if response.choices else None
-        text = choice.message.content if choice is not None and choice.message else None
-        if not text:
-            raise Fault("empty", "a reply without content")
+        if not response.choices:
+            raise Fault("bad_body", "a chat completion without a choice")
+        choice = response.choices[0]
+        # No text (an empty message, tool calls in its place) is the model's answer all the same:
+        # the parser red-flags it, empty or, when cut at the token limit, too long.
+        text = (choice.message.content if choice.message else None) or ""
         tokens_in, tokens_out = self._usage(response.usage, messages, text)
-        return Completion(text, choice.finish_reason, tokens_in, tokens_out, latency)  # type: ignore[union-attr]
+        return Completion(text, choice.finish_reason, tokens_in, tokens_out, latency)
 
     def _usage(self, usage: CompletionUsage | None, messages: Sequence[Message], text: str) -> tuple[int, int]:
         """Input and output tokens as the server counted them; a count it left out is estimated

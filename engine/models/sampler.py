@@ -25,7 +25,7 @@ class Completion(NamedTuple):
     latency_s: float
 
 
-FAULT_KINDS = ("rate_limited", "server_error", "timeout", "connection", "bad_body", "empty")
+FAULT_KINDS = ("rate_limited", "server_error", "timeout", "connection", "bad_body")
 """What can go wrong with one attempt at a served model and be mended by asking again."""
 
 
@@ -56,7 +56,7 @@ class WireReport(BaseModel):
     """Attempts sent again after a fault."""
     faults: dict[str, int] = Field(default_factory=dict)
     """Failed attempts by kind: rate_limited (429), server_error (5xx), timeout, connection,
-    bad_body, empty. Retried; never votes, never red flags."""
+    bad_body (a body that is not a chat completion). Retried; never votes, never red flags."""
     hedged: int = 0
     """Samples asked a second time because the first request was slow (the first reply is used)."""
     in_flight: int = 0

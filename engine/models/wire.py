@@ -47,7 +47,7 @@ LONGEST_RETRY_AFTER_S = 60.0
 """The longest a provider's ``retry-after`` is obeyed before asking again."""
 RECENT_S = 10.0
 """How long a 429 keeps the status line saying the provider is pacing the run."""
-BAD_REPLY_KINDS = ("bad_body", "empty")
+BAD_REPLY_KINDS = ("bad_body",)
 """Faults in what came back, not in getting it: bounded per request."""
 
 

@@ -191,7 +191,8 @@ class Scheduler:
             finally:
                 for slot in window:
                     self.cancelled += slot.vote.cancel()
-                await wind_down([task for task in self.cancelled if not task.done()])
+                running = settle(self.cancelled)  # those that ended, failed ones too, are collected now
+                await wind_down(running)
 
     async def _launch(self) -> Ending | None:
         """Launch what the window's steps want, oldest first, within the in-flight limit and the

@@ -37,6 +37,8 @@ class RedFlag(StrEnum):
     """The last move is not three integers naming a disk and two different pegs."""
     BAD_STATE = "bad_state"
     """The last state is not three integer lists holding each disk exactly once."""
+    EMPTY = "empty"
+    """The reply had no text: an empty message, or tool calls in place of an answer."""
 
 
 class Answer(NamedTuple):
@@ -151,18 +153,28 @@ def _all_disks(disks: int) -> list[int]:
     return list(range(1, disks + 1))
 
 
-def is_too_long(finish_reason: str | None, tokens_out: int, max_tokens: int) -> bool:
-    """The ``too_long`` rule: the reply was cut at the token limit, or ran past it."""
-    return finish_reason == "length" or tokens_out > max_tokens
+MAX_CHARS_PER_TOKEN = 10
+"""More characters a token than any tokenizer writes on average (English and code run about
+four): a reply longer than ``max_tokens`` times this ran past the limit, whatever usage the
+server reports."""
+
+
+def is_too_long(finish_reason: str | None, tokens_out: int, max_tokens: int, chars: int = 0) -> bool:
+    """The ``too_long`` rule: the reply was cut at the token limit, or ran past it, by the tokens
+    the server counted or by its length in characters."""
+    return finish_reason == "length" or tokens_out > max_tokens or chars > max_tokens * MAX_CHARS_PER_TOKEN
 
 
 @lru_cache(maxsize=1024)
 def judge_reply(text: str, finish_reason: str | None, tokens_out: int, max_tokens: int, disks: int) -> Parsed:
-    """A reply's candidate, or the red flag that rejects it: too long first, then the parser's.
+    """A reply's candidate, or the red flag that rejects it: too long first (an empty reply cut at
+    the limit, as reasoning models leave one, included), then empty, then the parser's.
 
     Cached: a step's samples at temperature 0 and many at 0.1 are the same reply, counted the same."""
-    if is_too_long(finish_reason, tokens_out, max_tokens):
+    if is_too_long(finish_reason, tokens_out, max_tokens, len(text)):
         return RedFlag.TOO_LONG
+    if not text or text.isspace():
+        return RedFlag.EMPTY
     return parse_answer(text, disks)
 
 

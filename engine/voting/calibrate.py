@@ -7,8 +7,14 @@ exactly as a run would show them, and judged by the same parser.
 
 Two success rates come out of it. ``p`` is the share of samples that are right: the paper's per-
 sample success, what the simulated model's ``--error-rate`` sets (1 - p). ``p_vote`` is the share
-of *valid* samples that are right: red-flagged samples never vote, so this is the p voting sees,
-and with the valid rate ``v`` it is what k_min and the cost projection use.
+of *valid* samples that are right: red-flagged samples never vote, so this is the p voting sees.
+
+The advice holds up to its own uncertainty: k_min comes from the pessimistic end of p_vote's 95%
+interval (:attr:`Calibration.p_advised`), not from the point estimate. A hundred samples without
+an error say p_vote = 1, which would advise k = 1 for a million steps; what they support is
+p_vote >= 0.963, and that asks for k = 6. More samples narrow the interval and lower the advice
+(:attr:`Calibration.samples_for_less`). ``maker solve --k auto`` and ``maker plan --calibration``
+take the same p.
 """
 
 from __future__ import annotations
@@ -80,6 +86,10 @@ class Calibration(BaseModel):
     prompt_digest: str | None = None
     cost_per_sample_usd: float | None
     projections: list[Projection] = Field(default_factory=list)
+    """At each target: k_min from :attr:`p_advised`, and the samples, cost and time it takes."""
+    samples_for_less: int | None = None
+    """Samples, with the same share right, after which the advised k at 95% would be one less
+    (None: it already is the point estimate's k, or no k can help)."""
     created_at: str = ""
 
     @property
@@ -99,11 +109,23 @@ class Calibration(BaseModel):
             return self.prompt_style == template.style
         return self.prompt_digest == template.digest
 
+    @property
+    def p_advised(self) -> float:
+        """The p the advice is made with: the pessimistic end of p_vote's 95% interval."""
+        return self.p_vote_interval[0]
+
     def k_for(self, disks: int, target: float) -> int:
-        """k_min for a run of ``disks`` disks at ``target``; raises CalibrationError when p_vote <= 0.5."""
+        """k_min for a run of ``disks`` disks at ``target`` from :attr:`p_advised`; raises
+        CalibrationError when that is not above 0.5."""
         try:
-            return k_min(self.p_vote, total_steps(disks), target)
+            return k_min(self.p_advised, total_steps(disks), target)
         except NoMargin:
+            if self.p_vote > 0.5:
+                raise CalibrationError(
+                    f"{self.model}: p_vote = {self.p_vote:.3f}, but its 95% interval reaches down to "
+                    f"{self.p_advised:.3f} <= 0.5 after {self.valid:,} valid samples, so no k can be trusted: "
+                    "calibrate with more samples"
+                ) from None
             raise CalibrationError(
                 f"{self.model}: p_vote = {self.p_vote:.3f} <= 0.5, so voting cannot reach any target"
             ) from None
@@ -118,6 +140,38 @@ class Calibration(BaseModel):
             raise CalibrationError(f"{path}: not a maker calibration file ({str(exc).splitlines()[0]})") from None
 
 
+def samples_for_less(right: int, valid: int, disks: int, target: float = 0.95) -> int | None:
+    """Valid samples, with the same share right, after which k_min from the interval's pessimistic
+    end is one less than now; None when it is already the point estimate's (or no k can help)."""
+    steps = total_steps(disks)
+    if valid == 0 or right * 2 <= valid:
+        return None
+    share = right / valid
+
+    def advised(n: int) -> int | None:
+        try:
+            return k_min(wilson_interval(round(share * n), n)[0], steps, target)
+        except NoMargin:
+            return None
+
+    now, point = advised(valid), k_min(share, steps, target)
+    if now is not None and now <= point:
+        return None
+    low, high = valid, valid
+    while (k := advised(high)) is None or (now is not None and k >= now):
+        low, high = high, high * 2
+        if high > 10**12:
+            return None
+    while high - low > 1:
+        middle = (low + high) // 2
+        k = advised(middle)
+        if k is not None and (now is None or k < now):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 def projections(
     p_vote: float,
     v: float,
@@ -126,8 +180,11 @@ def projections(
     cost_per_sample: float | None,
     latency_s: float,
     sequential: bool = False,
+    point: float | None = None,
 ) -> list[Projection]:
-    """k_min, samples, cost and time of a full run at each target.
+    """k_min, samples, cost and time of a full run at each target, k_min from ``p_vote`` (the
+    advised p: the pessimistic end of its interval); a calibration's point estimate goes in as
+    ``point`` for the samples a step takes at that k.
 
     Time assumes the first k samples of a step go out together (one round trip) and the rest one
     at a time, which is what the runner does: ``latency * (1 + extra samples)`` a step. A sampler
@@ -138,7 +195,7 @@ def projections(
     for target in TARGETS:
         try:
             k = k_fixed or k_min(p_vote, steps, target)
-            per_step = expected_samples_per_step(p_vote, k, v) if v > 0 else None
+            per_step = expected_samples_per_step(point if point is not None else p_vote, k, v) if v > 0 else None
         except NoMargin:
             rows.append(Projection(target=target, k_min=None, expected_samples_per_step=None, cost_usd=None, time_s=None))
             continue
@@ -226,6 +283,8 @@ async def calibrate(
         price_in=pricing.input_usd_per_m if pricing else None,
         price_out=pricing.output_usd_per_m if pricing else None,
         cost_per_sample_usd=cost_per_sample,
-        projections=projections(p_vote, v, disks, None, cost_per_sample, latency / n, sequential),
+        projections=projections(wilson_interval(right, valid)[0], v, disks, None, cost_per_sample, latency / n, sequential,
+                                point=p_vote),
+        samples_for_less=samples_for_less(right, valid, disks),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )

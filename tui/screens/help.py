@@ -46,7 +46,7 @@ leads every other answer by **k** votes wins. Replies that are malformed or too 
 - **Wire** (a served model only, under the race): requests in flight of those allowed (and how
   many wait their turn), the rate they are sent at, the provider's limit as the run has learned
   it (from its headers, or from where its 429s began), retries, faults by kind (429, 5xx,
-  timeout, conn, body, empty: all tried again, never votes) and whether the servers are up. In a
+  timeout, conn, body: all tried again, never votes) and whether the servers are up. In a
   replay, the whole recorded run's figures.
 - **Status line**: the model, the pace, `ahead N/L` (steps sampled ahead of the one being decided,
   of the lookahead allowed), and the run's state. Below it, when there is something to say: what

@@ -27,7 +27,8 @@ class FlagCounts(NamedTuple):
 
 class RedFlags(Widget):
     """Counts of red-flagged samples by reason, each as a share of all judged samples; the total
-    is in the pane's title."""
+    is in the pane's title. When the pane is too short for every reason, those that never
+    happened are left out."""
 
     COMPONENT_CLASSES = {"flags--some", "flags--none"}
     DEFAULT_CSS = """
@@ -59,7 +60,11 @@ class RedFlags(Widget):
         out = Text(no_wrap=True, overflow="ellipsis")
         widest = max(len(reason.value) for reason in RedFlag) + 1 + len(f"{max(counts.by_reason):,}") + 7
         rates = widest <= width  # a narrow pane shows the counts alone, all rows alike
-        for reason, count in zip(RedFlag, counts.by_reason, strict=True):
+        rows = list(zip(RedFlag, counts.by_reason, strict=True))
+        while len(rows) + 1 > self.content_size.height and any(count == 0 for _, count in rows):
+            # A pane too short for every reason leaves out those that never happened, last first.
+            rows.pop(max(index for index, (_, count) in enumerate(rows) if count == 0))
+        for reason, count in rows:
             rate = f"{100 * count / judged:.2f}%" if judged else "-"
             figures = f"{count:,} {rate:>6}" if rates else f"{count:,}"
             style = some if count else none

@@ -8,7 +8,7 @@ from tui.widgets.figures import Figures, Row
 from tui.widgets.format import compact
 
 FAULT_NAMES = {"rate_limited": "429", "server_error": "5xx", "timeout": "timeout", "connection": "conn",
-               "bad_body": "body", "empty": "empty"}
+               "bad_body": "body"}
 """Each fault kind as the pane writes it: short, the way people say them."""
 
 
