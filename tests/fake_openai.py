@@ -168,8 +168,9 @@ class FakeOpenAIServer(Loopback):
         outage_after: int | None = None,
         outage_s: float = 0.0,
         outage_status: int = 503,
+        tls: tuple[str, str] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(tls)
         self.model = SimulatedLLM(sim or SimConfig(error_rate=0.0))
         self.faults = faults or Faults()
         self.delay_s = delay_s

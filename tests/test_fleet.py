@@ -4,7 +4,7 @@ import json
 import threading
 import time
 
-from engine.models.fleet import FIRST_REST_S, LONGEST_REST_S, STRIKES, Fleet
+from engine.models.fleet import FIRST_PROBE_S, LONGEST_PROBE_S, STRIKES, Fleet
 from engine.models.sim import SimConfig
 from tests.fake_openai import FakeOpenAIServer
 from tests.test_openai import maker
@@ -41,7 +41,7 @@ def test_a_comma_separated_base_url_in_the_environment_is_a_fleet_too():
     assert min(counts) > 0 and len(json.loads(result.stdout)["wire"]["servers"]) == 2
 
 
-def test_a_server_killed_mid_run_is_set_aside_and_the_run_finishes_on_the_other():
+def test_a_server_killed_mid_run_is_taken_down_and_the_run_finishes_on_the_other():
     with FakeOpenAIServer(MODEL, delay_s=0.01, seed=1) as survivor, FakeOpenAIServer(MODEL, delay_s=0.01, seed=2) as doomed:
         def kill_after_some_requests() -> None:
             deadline = time.monotonic() + 60
@@ -60,7 +60,7 @@ def test_a_server_killed_mid_run_is_set_aside_and_the_run_finishes_on_the_other(
     assert summary["solved"] and summary["steps"] == 127 and summary["errors"] == 0
     alive, dead = summary["wire"]["servers"]
     assert served_before_death >= 60
-    assert dead["faults"].get("connection", 0) >= 1 and dead["set_aside"] >= 1
+    assert dead["faults"].get("connection", 0) >= 1 and dead["times_down"] >= 1
     assert alive["requests"] > dead["requests"]
     assert summary["wire"]["faults"]["connection"] == sum(s["faults"].get("connection", 0) for s in summary["wire"]["servers"])
 
@@ -93,25 +93,25 @@ def test_a_server_that_keeps_failing_goes_down_gets_probes_further_apart_and_com
     assert a.strikes == 0 and not a.down
     for _ in range(STRIKES):
         attempt(a, "connection")
-    assert a.down and a.rests == 1 and a.next_probe_at == FIRST_REST_S
+    assert a.down and a.times_down == 1 and a.next_probe_at == FIRST_PROBE_S
     b.in_flight = 10
     assert fleet.pick() is b  # down: not asked, however busy the others are
-    now[0] = FIRST_REST_S
+    now[0] = FIRST_PROBE_S
     assert fleet.pick() is a  # its probe is due
     fleet.sent(a)
     assert a.probing and fleet.pick() is b  # one probe at a time
     fleet.fault(a, "server_error", "server unavailable (503)")
-    assert a.next_probe_at == now[0] + 2 * FIRST_REST_S  # the next probe waits twice as long
+    assert a.next_probe_at == now[0] + 2 * FIRST_PROBE_S  # the next probe waits twice as long
     for _ in range(10):
         now[0] = a.next_probe_at
         attempt(a, "server_error")
-    assert a.next_probe_at - now[0] == LONGEST_REST_S and a.rests == 1
+    assert a.next_probe_at - now[0] == LONGEST_PROBE_S and a.times_down == 1
     assert fleet.reports()[0].down_s == round(now[0], 1)  # down since the third strike, at 0
     attempt(b, "rate_limited")  # pacing, not a failure
     assert b.strikes == 0 and b.faults["rate_limited"] == 1 and not b.down
     now[0] = a.next_probe_at
     attempt(a, "ok")  # the probe succeeded: back up
-    assert not a.down and fleet.reports()[0].down_s is None and fleet.reports()[0].set_aside == 1
+    assert not a.down and fleet.reports()[0].down_s is None and fleet.reports()[0].times_down == 1
 
 
 def test_when_every_server_is_down_nothing_is_picked_until_a_probe_is_due():
@@ -121,8 +121,8 @@ def test_when_every_server_is_down_nothing_is_picked_until_a_probe_is_due():
     for _ in range(STRIKES):
         fleet.sent(only)
         fleet.fault(only, "server_error", "server unavailable (503)")
-    assert fleet.all_down() and fleet.pick() is None and fleet.next_probe_at() == FIRST_REST_S
-    now[0] = FIRST_REST_S
+    assert fleet.pick() is None and fleet.next_probe_at() == FIRST_PROBE_S
+    now[0] = FIRST_PROBE_S
     assert fleet.pick() is only
 
 

@@ -194,3 +194,18 @@ def test_kill_9_with_lookahead_then_resume_loses_no_decided_step(tmp_path):
         assert len(killed) == len(never) == total_steps(12)
         for a, b in zip(killed, never, strict=True):
             assert (a.answer, _votes(a)) == (b.answer, _votes(b)), a.step
+
+
+def test_the_scheduler_one_step_at_a_time_decides_as_the_loop_for_a_model_that_never_waits(tmp_path):
+    """One scheduler for every model that keeps the run waiting, lookahead 0 being a window of one
+    step: the same votes, in the same order, as the synchronous loop the simulated model takes."""
+    now, waits = tmp_path / "now.maker", tmp_path / "waits.maker"
+    quick = SimConfig(seed=7, error_rate=0.05, hard_steps=(100, 300), hard_error_rate=0.6,
+                      error_kinds={"wrong_move": 1.0, "malformed": 0.3}, wrong_answers="same")
+    _record(now, lookahead=0, config=quick, disks=9)
+    _record(waits, lookahead=0, config=quick.model_copy(update={"latency_s": 0.0002}), disks=9)
+    with Recording.open(now) as first, Recording.open(waits) as second:
+        assert len(first) == len(second) == total_steps(9)
+        for a, b in zip(first, second, strict=True):
+            assert (a.step, a.answer, a.correct, _votes(a)) == (b.step, b.answer, b.correct, _votes(b)), a.step
+        assert first.totals().errors == second.totals().errors > 0

@@ -131,3 +131,14 @@ def test_headers_without_a_limit_say_nothing():
     assert read_limits({}, "requests") is None
     assert read_limits({"x-ratelimit-limit-requests": "lots"}, "requests") is None
     assert read_limits({"x-ratelimit-limit-requests": "0"}, "requests") is None
+
+
+def test_tpm_holds_a_request_back_until_its_tokens_fit_the_minute():
+    tokens = TokenRate(60_000, 0.0)  # 1,000 a second, a minute's worth saved up at most
+    assert tokens.delay(0.0, 60_000) == 0.0
+    tokens.sent(0.0, 60_000)
+    assert tokens.delay(0.0, 300) == pytest.approx(0.3)  # three tenths of a second for 300 more
+    assert tokens.delay(0.3, 300) == 0.0
+    unlimited = TokenRate(None, 0.0)
+    unlimited.sent(0.0, 10**9)
+    assert unlimited.delay(0.0, 10**9) == 0.0

@@ -56,6 +56,13 @@ def pace(speed: float | None, default: float | None) -> float | None:
     return None if speed == FULL_SPEED else speed
 
 
+def starting_pace(speed: float | None, model: str) -> float | None:
+    """The live screen's first pace: ``--speed`` when given; else full speed for a served model
+    (its replies set the pace, and a pace would hold its requests back) and a pace a person can
+    follow for the simulated one."""
+    return pace(speed, SIM_PACE if is_simulated(model) else None)
+
+
 def _add_view_options(parser: argparse.ArgumentParser, default: str, live: bool = False) -> None:
     group = parser.add_argument_group("the screen")
     group.add_argument("--theme", default=None, metavar="NAME",
@@ -116,8 +123,7 @@ def run_live(session: Session, args: argparse.Namespace, record: Path | None,
     went and exit as a headless run of the same end would."""
     from tui.app import live_app
 
-    served = not is_simulated(session.runner.sampler.name)
-    session.control.set_pace(pace(args.speed, None if served else SIM_PACE))
+    session.control.set_pace(starting_pace(args.speed, session.runner.sampler.name))
     if args.paused:
         session.control.pause()
     app = live_app(session, expected_votes=expected_votes, theme=args.theme)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from urllib.parse import urlsplit
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -118,8 +119,14 @@ def url_list(text: str) -> list[str]:
 
 
 def proxy_url(text: str) -> str:
-    if not text.startswith(("http://", "https://", "socks5://", "socks5h://")):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a proxy URL (http://, https:// or socks5://)")
+    """An HTTP proxy's address: http:// or https://, with a host (and a port, if it needs one)."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an HTTP proxy's address, e.g. http://127.0.0.1:3128")
     return text
 
 
@@ -264,7 +271,7 @@ def add_server_options(group: Any) -> None:
                        help="the server, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL, then OpenAI); "
                             "a local server needs no key. Give it several times (or a comma-separated list) for "
                             "a fleet: each request goes to the server with the fewest in flight, one that keeps "
-                            "failing is set aside for a while, and the run goes on on the others")
+                            "failing is taken down and probed until it answers, and the others carry the run")
     group.add_argument("--api-key-env", default=None, metavar="VAR",
                        help="environment variable holding the API key (default OPENAI_API_KEY); "
                             "the key itself is never a flag and never written anywhere")
@@ -272,19 +279,24 @@ def add_server_options(group: Any) -> None:
                        help="requests in flight at most, across the run (default 16)")
     group.add_argument("--rpm", type=bounded_int(1, 10_000_000), default=None, metavar="R",
                        help="requests a minute at most, retries included, across the fleet (default: none; the run "
-                            "finds the provider's limit by itself, from its 429s and its x-ratelimit headers)")
+                            "finds the provider's limit by itself, from its 429 'too many requests' replies and its "
+                            "x-ratelimit headers)")
     group.add_argument("--tpm", type=bounded_int(1, 10_000_000_000), default=None, metavar="T",
                        help="tokens a minute at most (each request counts its prompt and --max-tokens), "
                             "across the fleet (default: none, or the provider's stated limit)")
     group.add_argument("--timeout", type=bounded_float(0.1, 3600), default=None, metavar="SECONDS",
                        help="seconds a request may take before it is tried again (default 60)")
     group.add_argument("--patience", type=bounded_float(1, 7 * 86400), default=None, metavar="SECONDS",
-                       help="how long the run waits without a single reply from any server before it stops, "
-                            "resumable (default 600); until then 429s, 5xx replies, timeouts and lost connections "
-                            "are waited out and tried again")
+                       help="how long to wait without a single reply from any server before giving up (default "
+                            "600, ten minutes); until then 429s, 5xx replies (the server's own errors), timeouts and "
+                            "lost connections are waited out and tried again. A run that gives up can be resumed")
     group.add_argument("--retries", type=bounded_int(0, 100), default=None, metavar="N",
-                       help="tries again of a body that is not a chat completion (not JSON, a stream nobody asked "
-                            "for) before the run stops (default 8)")
+                       help="how often to ask again when a server's reply is not a chat completion at all (not "
+                            "JSON, a stream nobody asked for) before giving up (default 8)")
+    group.add_argument("--no-hedge", action="store_true", default=None,
+                       help="never send a slow request a second time (by default a request of the step being "
+                            "decided that takes three times the median reply time is sent again, and the first "
+                            "reply is the sample; never with --budget-usd)")
     group.add_argument("--proxy", type=proxy_url, default=None, metavar="URL",
                        help="an HTTP proxy for every request, e.g. http://127.0.0.1:3128 (default: $HTTPS_PROXY, "
                             "$HTTP_PROXY, $ALL_PROXY and $NO_PROXY, as httpx reads them); never recorded")

@@ -23,7 +23,8 @@ from engine.cli.args import (
     bounded_int,
 )
 from engine.cli.options import prompt_template, sampler_and_prices
-from engine.cli.output import figures_table, flags_text, long_duration, usd
+from engine.cli.output import figures_table, flags_text, usd
+from engine.durations import duration_text
 from engine.models.sim import SIM_MODEL
 from engine.task.hanoi import MAX_DISKS, total_steps
 from engine.voting.calibrate import Calibration, calibrate
@@ -119,7 +120,7 @@ def print_calibration(result: Calibration, console: Console, out: Path | None) -
             "none (p_vote <= 0.5)" if row.k_min is None else str(row.k_min),
             "-" if row.expected_samples_per_step is None else f"{row.expected_samples_per_step:.3f}",
             usd(row.cost_usd),
-            "-" if row.time_s is None else long_duration(row.time_s),
+            "-" if row.time_s is None else duration_text(row.time_s),
         )
     console.print(projection)
     say = console.print

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.cli.args import BIG_RUN_DISKS, DEFAULT_LOOKAHEAD, SIM_OPTIONS, UsageError
-from engine.cli.output import long_duration
+from engine.durations import duration_text
 from engine.models.factory import ServerOptions, is_simulated, make_sampler
 from engine.models.pricing import Pricing, pricing_for
 from engine.models.sampler import Sampler
@@ -18,7 +18,6 @@ from engine.run.config import InvalidConfig, RunConfig
 from engine.task.hanoi import total_steps
 from engine.task.prompt import DEFAULT_STYLE, PromptError, PromptTemplate, built_in, load_template
 from engine.voting.calibrate import Calibration
-
 
 SIM_STEP_S = 30e-6
 """Seconds a step takes on the simulated model, recorded (benchmarks/bench_solve.py: about 26 us
@@ -35,7 +34,7 @@ def big_run(args: argparse.Namespace) -> None:
         return
     steps = total_steps(args.disks)
     if is_simulated(args.model):
-        time = f"about {long_duration(steps * SIM_STEP_S)} on the simulated model"
+        time = f"about {duration_text(steps * SIM_STEP_S)} on the simulated model"
     else:
         time = f"about {steps * SAMPLES_PER_STEP:,.0f} requests to the model"
     size = steps * RECORDED_STEP_BYTES
@@ -128,6 +127,7 @@ def server_options(args: argparse.Namespace) -> ServerOptions:
         "timeout_s": args.timeout,
         "max_retries": args.retries,
         "patience_s": args.patience,
+        "hedging": False if args.no_hedge else None,
         "proxy": args.proxy,
         "send_temperature": False if args.no_temperature else None,
         "token_parameter": args.token_param,
@@ -135,8 +135,8 @@ def server_options(args: argparse.Namespace) -> ServerOptions:
     return ServerOptions(**{name: value for name, value in given.items() if value is not None})
 
 
-SERVER_ONLY = ("base_url", "api_key_env", "rpm", "tpm", "timeout", "patience", "retries", "proxy", "no_temperature",
-               "token_param")
+SERVER_ONLY = ("base_url", "api_key_env", "rpm", "tpm", "timeout", "patience", "retries", "no_hedge", "proxy",
+               "no_temperature", "token_param")
 """Server options that mean nothing to the simulated model (--concurrency bounds its lookahead)."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from engine.models.faults import FAULT_LABELS
 from engine.models.sampler import ServerReport, WireReport
 from engine.run.summary import RunSummary
 
@@ -14,16 +15,6 @@ def usd(value: float | None) -> str:
     if value is None:
         return "-"
     return f"${value / 1000:,.1f}K" if value >= 1000 else f"${value:,.2f}"
-
-
-def long_duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
 
 
 def figures_table() -> Table:
@@ -44,24 +35,26 @@ def wasted_text(samples: int, tokens_in: int, tokens_out: int, usd: float | None
 
 
 def faults_text(faults: dict[str, int]) -> str:
-    return ", ".join(f"{kind} {count:,}" for kind, count in sorted(faults.items()) if count) or "no faults"
+    """Faults by kind as people write them: ``429: 18 · 5xx: 3`` (none: ``no faults``)."""
+    shown = [f"{FAULT_LABELS.get(kind, kind)}: {count:,}" for kind, count in faults.items() if count]
+    return " · ".join(shown) or "no faults"
 
 
 def server_text(server: ServerReport) -> str:
     """One server's share of a fleet's work: requests, faults, and how often it went down."""
-    aside = f"; down {server.set_aside}x" if server.set_aside else ""
+    down = f"; down {server.times_down}x" if server.times_down else ""
     now = f"; down for {server.down_s:,.0f} s now" if server.down_s is not None else ""
-    return f"{server.requests:,} requests ({faults_text(server.faults)}{aside}{now})"
+    return f"{server.requests:,} requests ({faults_text(server.faults)}{down}{now})"
 
 
 def rate_text(wire: WireReport) -> str:
-    """The rate a served model's requests went at, and the provider's limit as learned."""
-    parts = [f"sending {wire.rate_rpm:,.0f}/min" if wire.rate_rpm is not None else "not held back"]
-    if wire.limit_rpm is not None:
-        parts.append(f"provider's limit about {wire.limit_rpm:,.0f}/min")
+    """The provider's limit as the run learned it, and --rpm."""
+    how = {"headers": "from its x-ratelimit headers", "429s": "where its 429s began"}.get(wire.limit_source, "")
+    parts = [f"the provider's limit about {wire.limit_rpm:,.0f} requests/min ({how})" if wire.limit_rpm is not None
+             else "no provider's limit met"]
     if wire.ceiling_rpm is not None:
         parts.append(f"--rpm {wire.ceiling_rpm:,}")
-    return ", ".join(parts)
+    return "; ".join(parts)
 
 
 def wire_rows(table: Table, wire: WireReport) -> None:
@@ -70,7 +63,7 @@ def wire_rows(table: Table, wire: WireReport) -> None:
     table.add_row("requests", f"{wire.requests:,} sent, {wire.replies:,} replies, {wire.retries:,} retries{hedged}")
     table.add_row("faults (retried)", faults_text(wire.faults))
     table.add_row("rate", rate_text(wire))
-    if len(wire.servers) > 1 or any(server.set_aside for server in wire.servers):
+    if len(wire.servers) > 1 or any(server.times_down for server in wire.servers):
         for server in wire.servers:
             table.add_row(f"server {server.host}", server_text(server))
 

@@ -22,7 +22,8 @@ from engine.cli.args import (
     bounded_int,
 )
 from engine.cli.options import given_options, note, prices, prompt_template
-from engine.cli.output import long_duration, usd
+from engine.cli.output import usd
+from engine.durations import duration_text
 from engine.models.factory import ServerOptions
 from engine.run.config import MAX_LOOKAHEAD
 from engine.task.hanoi import MAX_DISKS, total_steps
@@ -197,9 +198,9 @@ def print_pace(pace: Pace, rows: Sequence[PlanRow], console: Console) -> None:
         table.add_column(f"lookahead {pace.lookahead}", justify="right", no_wrap=True)
     for row in rows:
         cells = [row.model, "none" if row.k_min is None else str(row.k_min),
-                 "-" if row.wall_s is None else long_duration(row.wall_s)]
+                 "-" if row.wall_s is None else duration_text(row.wall_s)]
         if pace.lookahead:
-            cells.append("-" if row.wall_lookahead_s is None else long_duration(row.wall_lookahead_s))
+            cells.append("-" if row.wall_lookahead_s is None else duration_text(row.wall_lookahead_s))
         table.add_row(*cells)
     console.print(table)
     how = "One step at a time: a round trip per round of votes."

@@ -44,6 +44,8 @@ class ServerOptions(BaseModel):
     """Retries of a body that is not a chat completion (a bad body) before the run stops."""
     patience_s: float = Field(600.0, gt=0)
     """How long a run waits without a single reply from any server before it stops (resumable)."""
+    hedging: bool = True
+    """Send a slow request of the oldest step a second time (:mod:`engine.models.hedge`)."""
     proxy: str | None = None
     """An HTTP proxy for every request, over the environment's (never recorded)."""
     send_temperature: bool = True
@@ -88,6 +90,8 @@ def rebuild_sampler(model: str, settings: dict[str, Any], first_step: int, serve
         tpm=settings.get("tpm"),
         timeout_s=settings.get("timeout_s", 60.0),
         patience_s=settings.get("patience_s", 600.0),
+        max_retries=settings.get("max_retries", 8),
+        hedging=settings.get("hedging", True),
         send_temperature=settings.get("send_temperature", True),
         token_parameter=settings.get("token_parameter", "max_tokens"),
     )
@@ -129,7 +133,9 @@ def _served(model: str, server: ServerOptions) -> Sampler:
                 f"set ${server.api_key_env} to your OpenAI API key (or name another variable with --api-key-env)"
             )
         api_key = "no-key"  # local servers (vLLM, Ollama, llama.cpp) usually ask for none
-    from engine.models.openai_sampler import OpenAISampler  # the SDK loads only for served models
+    import httpx2  # the SDK and its HTTP client load only for served models
+
+    from engine.models.openai_sampler import OpenAISampler
 
     try:
         return OpenAISampler(
@@ -142,13 +148,15 @@ def _served(model: str, server: ServerOptions) -> Sampler:
             timeout_s=server.timeout_s,
             max_retries=server.max_retries,
             patience_s=server.patience_s,
+            hedging=server.hedging,
             proxy=server.proxy,
             send_temperature=server.send_temperature,
             token_parameter=server.token_parameter,
             key_source=server.api_key_env,
         )
-    except ImportError as exc:  # httpx names the package a SOCKS proxy needs
-        raise ModelSetupError(f"the proxy cannot be used: {exc}") from None
-    except ValueError as exc:  # a proxy address httpx cannot read, from --proxy or the environment
+    except ImportError:  # httpx needs a package for a SOCKS proxy, which this install leaves out
+        raise ModelSetupError("a SOCKS proxy (from $ALL_PROXY, or --proxy) needs the socksio package: "
+                              "pip install socksio, or use an HTTP proxy") from None
+    except (ValueError, httpx2.InvalidURL) as exc:  # a proxy address httpx cannot read
         where = "--proxy" if server.proxy else "the proxy in $HTTPS_PROXY, $HTTP_PROXY or $ALL_PROXY"
         raise ModelSetupError(f"{where} is not a usable proxy URL ({exc})") from None

@@ -3,10 +3,12 @@
 Each request goes to the server with the fewest requests in flight. A server that fails
 ``STRIKES`` attempts in a row (5xx, timeouts, dropped or refused connections; a 429 is the
 provider pacing us, not a failure) is down: it gets no requests but one probe at a time, the
-first after ``FIRST_REST_S`` and each next one after twice as long as the one before, up to
-``LONGEST_REST_S`` (give or take a quarter, so that many clients do not probe in step). The first
-probe that succeeds brings it back. The others carry the run meanwhile; when every server is down,
-requests wait for the probes (see :mod:`engine.models.wire`).
+first after ``FIRST_PROBE_S`` and each next one after twice as long as the one before, up to
+``LONGEST_PROBE_S`` (give or take a quarter, so that many clients do not probe in step). Any reply
+from it brings it back: a probe's, or one of the requests it still had in flight. The others carry
+the run meanwhile; when every server is down, requests wait for the probes (see
+:mod:`engine.models.wire`). Its state is read from other threads (a screen's report), so each
+field a reader needs is one attribute, read once.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from engine.models.urls import host_of
 
 STRIKES = 3
 """Failed attempts in a row that take a server down."""
-FIRST_REST_S = 1.0
-LONGEST_REST_S = 10.0
+FIRST_PROBE_S = 1.0
+LONGEST_PROBE_S = 10.0
 """The longest wait between probes of a server that is down: an outage costs at most this much
 after it ends, and a dead server costs a request this often."""
 SERVER_FAULTS = ("server_error", "timeout", "connection")
@@ -41,12 +43,12 @@ class Server:
         self.faults: Counter[str] = Counter()
         """Its failed attempts by kind."""
         self.strikes = 0
-        self.rests = 0
+        self.times_down = 0
         """How often it went down."""
         self.down_since: float | None = None
         self.next_probe_at = 0.0
         self.probing = False
-        self._probe_wait = FIRST_REST_S
+        self._probe_wait = FIRST_PROBE_S
         self.last_fault = ""
         """What the server last said when an attempt failed."""
 
@@ -55,10 +57,11 @@ class Server:
         return self.down_since is not None
 
     def report(self, now: float) -> ServerReport:
+        since = self.down_since  # once: the loop's thread may bring the server back meanwhile
         return ServerReport(
-            host=host_of(self.url) or self.url, requests=self.requests, faults=dict(self.faults), set_aside=self.rests,
-            down_s=None if self.down_since is None else round(now - self.down_since, 1),
-            last_fault=self.last_fault or None,
+            host=host_of(self.url) or self.url, requests=self.requests,
+            faults={kind: count for kind, count in self.faults.items() if count}, times_down=self.times_down,
+            down_s=None if since is None else round(now - since, 1), last_fault=self.last_fault or None,
         )
 
 
@@ -88,13 +91,9 @@ class Fleet:
         waiting = [s.next_probe_at for s in self.servers if s.down and not s.probing]
         return min(waiting) if waiting else None
 
-    def all_down(self) -> bool:
-        return all(server.down for server in self.servers)
-
-    def sent(self, server: Server, chat: bool = True) -> None:
+    def sent(self, server: Server) -> None:
         server.in_flight += 1
-        if chat:
-            server.requests += 1
+        server.requests += 1
         if server.down:
             server.probing = True
 
@@ -111,13 +110,13 @@ class Fleet:
         now = self._clock()
         if server.down:
             if probe:
-                server._probe_wait = min(LONGEST_REST_S, server._probe_wait * 2)
+                server._probe_wait = min(LONGEST_PROBE_S, server._probe_wait * 2)
                 server.next_probe_at = now + self._spread(server._probe_wait)
         elif server.strikes >= STRIKES:
             server.down_since = now
-            server.rests += 1
-            server._probe_wait = FIRST_REST_S
-            server.next_probe_at = now + self._spread(FIRST_REST_S)
+            server.times_down += 1
+            server._probe_wait = FIRST_PROBE_S
+            server.next_probe_at = now + self._spread(FIRST_PROBE_S)
 
     def succeeded(self, server: Server) -> None:
         server.in_flight -= 1
@@ -126,9 +125,12 @@ class Fleet:
         server.down_since = None
 
     def abandoned(self, server: Server) -> None:
-        """An attempt given up before it ended (its step no longer needs it)."""
+        """An attempt given up before it ended (its step no longer needs it); an abandoned probe
+        says nothing, and the next waits as long as this one was to."""
         server.in_flight -= 1
-        server.probing = False
+        if server.probing:
+            server.probing = False
+            server.next_probe_at = self._clock() + self._spread(server._probe_wait)
 
     def reports(self) -> list[ServerReport]:
         now = self._clock()

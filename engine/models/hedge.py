@@ -7,6 +7,12 @@ wire ``HEDGE_FACTOR`` times the median reply time (and at least ``HEDGE_MIN_S``)
 is sent again beside it, and whichever reply comes first is the sample; the other is abandoned
 ("The Tail at Scale", Dean and Barroso, 2013). It costs a request for about one sample in twenty
 when one in twenty is slow, and only for the step everyone waits for.
+
+What a hedge changes: the sample is the faster of two draws, and a slow reply is often a long one,
+which is the kind MAKER red-flags anyway. A calibration never hedges (it measures each reply as it
+comes), nor does a run with a budget (the budget reserves every request it sends, and a hedge is
+one more); ``--no-hedge`` turns it off for any run. The abandoned try may still be billed by the
+provider, as any request cancelled in flight may.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import asyncio
 import statistics
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -65,6 +71,7 @@ class Racer(Protocol):
 
     def lane(self, attempt: Callable[..., Awaitable[T]], key: tuple[float, ...], tokens: int, lane: Lane) -> Awaitable[T]: ...
     def oldest(self, key: tuple[float, ...]) -> bool: ...
+    def oldest_moves(self) -> asyncio.Future[None]: ...
     def now(self) -> float: ...
 
 
@@ -75,14 +82,26 @@ async def race(wire: Racer, attempt: Callable[..., Awaitable[T]], key: tuple[flo
     tasks = [asyncio.ensure_future(wire.lane(attempt, key, tokens, first))]
     try:
         while True:
+            waits: list[asyncio.Future[Any]] = list(tasks)
+            timeout = None
             after = wire.times.hedge_after() if len(tasks) == 1 else None
-            wait = None if after is None else after if first.since is None else max(0.0, first.since + after - wire.now())
-            done, _ = await asyncio.wait(tasks, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-            if done:
-                return next(task for task in tasks if task in done).result()
-            if after is not None and first.since is not None and wire.now() - first.since >= after and wire.oldest(key):
-                tasks.append(asyncio.ensure_future(wire.lane(attempt, key, tokens, Lane())))
-                wire.hedged += 1
+            if after is not None:
+                if first.since is None:  # not on the wire yet (waiting its turn, or to try again)
+                    timeout = after
+                elif (due := first.since + after - wire.now()) > 0:
+                    timeout = due
+                elif wire.oldest(key):
+                    tasks.append(asyncio.ensure_future(wire.lane(attempt, key, tokens, Lane())))
+                    wire.hedged += 1
+                    continue
+                else:  # slow, but a step before it is still under way: wait for that to end
+                    waits.append(wire.oldest_moves())
+            done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waits[len(tasks):]:
+                waiter.cancel()
+            for task in tasks:
+                if task in done:
+                    return task.result()
     finally:
         for task in tasks:
             if task.done():

@@ -16,6 +16,7 @@ The HTTP clients are httpx's, as the SDK makes them: they honour ``HTTPS_PROXY``
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
@@ -37,7 +38,8 @@ from engine.models.sampler import (
     estimate_tokens,
 )
 from engine.models.urls import host_of, without_credentials
-from engine.models.wire import Fault, Wire
+from engine.models.faults import Fault
+from engine.models.wire import Wire
 from engine.task.prompt import Message
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -45,6 +47,7 @@ POOL_CONNECTIONS = 8
 """Connections one HTTP client keeps. httpcore looks at every connection of a pool on every
 request, so one pool of hundreds costs milliseconds of CPU a request; several small ones (a client
 each) cost a few microseconds."""
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 RETRIED_STATUS = (408, 409)
 """Statuses below 500 that say "try again" (a request timeout, a conflict), as the SDK treats them."""
 
@@ -59,8 +62,6 @@ class OpenAISampler:
     """
 
     completes_without_waiting = False
-    hedgeable = True
-    """A second request for a slow sample may well come back sooner than the first."""
 
     def __init__(
         self,
@@ -74,6 +75,7 @@ class OpenAISampler:
         timeout_s: float = 60.0,
         max_retries: int = 8,
         patience_s: float = 600.0,
+        hedging: bool = True,
         proxy: str | None = None,
         send_temperature: bool = True,
         token_parameter: str = "max_tokens",
@@ -87,9 +89,9 @@ class OpenAISampler:
         self._key_source = key_source
         self._concurrency = concurrency
         self._timeout_s = timeout_s
-        self._max_retries = max_retries
+        self._proxy = proxy
         self.wire = Wire(list(base_urls) or [OPENAI_URL], concurrency=concurrency, rpm=rpm, tpm=tpm,
-                         patience_s=patience_s, bad_reply_retries=max_retries)
+                         patience_s=patience_s, bad_reply_retries=max_retries, hedging=hedging)
         tls = httpx2.create_ssl_context()  # one for all: each takes milliseconds to make
         keep = httpx2.Limits(max_connections=None, max_keepalive_connections=POOL_CONNECTIONS, keepalive_expiry=30.0)
         pools = max(1, -(-concurrency // POOL_CONNECTIONS))
@@ -119,10 +121,21 @@ class OpenAISampler:
             "tpm": None if math.isinf(self.wire.tokens.ceiling) else round(self.wire.tokens.ceiling * 60),
             "timeout_s": self._timeout_s,
             "patience_s": self.wire.patience_s,
+            "max_retries": self.wire.bad_reply_retries,
+            "hedging": self.wire.hedging,
             "send_temperature": self.send_temperature,
             "token_parameter": self.token_parameter,
             "api_key_env": self._key_source,
         }
+
+    @property
+    def hedging(self) -> bool:
+        """Whether slow requests of the oldest step are raced by a second (see the protocol)."""
+        return self.wire.hedging
+
+    @hedging.setter
+    def hedging(self, on: bool) -> None:
+        self.wire.hedging = on
 
     def wire_report(self) -> WireReport:
         return self.wire.report()
@@ -134,7 +147,8 @@ class OpenAISampler:
             try:
                 await probe.models.list()
             except openai.APIConnectionError as exc:
-                raise ModelUnreachable(f"cannot reach the model server at {server.url}: {_cause(exc)}") from None
+                raise ModelUnreachable(f"cannot reach the model server at {server.url}{self._proxy_note()}: "
+                                       f"{_cause(exc)}") from None
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
                 raise self._refused(server.url, exc) from None
             except (openai.APIStatusError, openai.APIResponseValidationError, ValueError):
@@ -180,6 +194,9 @@ class OpenAISampler:
             raise ModelRequestError(_bad_request_hint(_detail(exc))) from None
         except openai.APIStatusError as exc:
             status, headers = exc.status_code, exc.response.headers
+            if status == 429 and _code(exc) == "insufficient_quota":  # no credit left: no wait mends that
+                raise ModelRequestError(f"the provider refused for want of credit (429 insufficient_quota): "
+                                        f"{_detail(exc)}") from None
             if status == 429:
                 raise Fault("rate_limited", _detail(exc), status=status, retry_after_s=retry_after(headers),
                             headers=headers) from None
@@ -228,6 +245,13 @@ class OpenAISampler:
             for client in clients:
                 await client.close()
 
+    def _proxy_note(self) -> str:
+        """Where requests went through, when not straight to the server: a proxy may be why."""
+        if self._proxy is not None:
+            return f" through the proxy at {host_of(self._proxy)} (--proxy)"
+        named = [name for name in PROXY_VARIABLES if os.environ.get(name)]
+        return f" (through the proxy in ${', $'.join(named)}, unless $NO_PROXY names the server)" if named else ""
+
     def _refused(self, url: str, exc: openai.APIStatusError) -> ModelAuthError:
         return ModelAuthError(
             f"the server at {host_of(url)} refused the API key from ${self._key_source} ({exc.status_code})"
@@ -273,6 +297,14 @@ def _detail(exc: openai.APIStatusError) -> str:
         if body.get("message"):
             return str(body["message"])
     return str(exc.message)
+
+
+def _code(exc: openai.APIStatusError) -> str | None:
+    """The error's machine-readable code (OpenAI's ``error.code``), when the body has one."""
+    body = exc.body
+    error = body.get("error") if isinstance(body, dict) else None
+    code = (error.get("code") if isinstance(error, dict) else None) or (body.get("code") if isinstance(body, dict) else None)
+    return str(code) if code else None
 
 
 def _bad_request_hint(detail: str) -> str:

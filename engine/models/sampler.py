@@ -37,8 +37,8 @@ class ServerReport(BaseModel):
     """Chat completion attempts sent to it, retries included."""
     faults: dict[str, int]
     """Its failed attempts by kind."""
-    set_aside: int
-    """How often it failed enough in a row to be taken down (then probed until it answers)."""
+    times_down: int
+    """How often it failed enough in a row to be taken down (then probed until it answered)."""
     down_s: float | None = None
     """How long it has been down, None when it is up."""
     last_fault: str | None = None
@@ -68,6 +68,8 @@ class WireReport(BaseModel):
     """The requests a minute being sent at now (None: not held back)."""
     limit_rpm: float | None = None
     """The provider's limit as learned: from its headers, else the rate at its last 429."""
+    limit_source: str = ""
+    """Where ``limit_rpm`` comes from: ``"headers"`` or ``"429s"`` (empty: no limit met)."""
     ceiling_rpm: int | None = None
     """``--rpm``."""
     sent_rpm: float = 0.0
@@ -77,6 +79,14 @@ class WireReport(BaseModel):
     8 s"); empty when nothing holds it back."""
     servers: list[ServerReport] = Field(default_factory=list)
 
+    def at_rest(self) -> WireReport:
+        """This report without what holds only while the run goes on (requests in flight and
+        waiting, what the wire waits for, servers down now): what a recording keeps."""
+        return self.model_copy(update={
+            "in_flight": 0, "queued": 0, "status": "",
+            "servers": [server.model_copy(update={"down_s": None}) for server in self.servers],
+        })
+
     def merged(self, later: WireReport) -> WireReport:
         """This report followed by a later one (a resumed run): counts add up, the rest is the later's."""
         servers = {server.host: server for server in self.servers}
@@ -84,7 +94,7 @@ class WireReport(BaseModel):
             before = servers.get(server.host)
             servers[server.host] = server if before is None else server.model_copy(update={
                 "requests": before.requests + server.requests, "faults": _add(before.faults, server.faults),
-                "set_aside": before.set_aside + server.set_aside,
+                "times_down": before.times_down + server.times_down,
             })
         return later.model_copy(update={
             "requests": self.requests + later.requests, "replies": self.replies + later.replies,
@@ -110,9 +120,10 @@ class Sampler(Protocol):
     completes_without_waiting: bool
     """True when :meth:`complete_now` may be called instead of :meth:`complete`: the same reply
     without a coroutine and a task per sample (a simulated model without latency)."""
-    hedgeable: bool
-    """True when asking again for a sample whose request is slow may bring its reply sooner (a
-    served model); false when a sample takes as long however often it is asked."""
+    hedging: bool
+    """Whether a slow request of the oldest step is sent a second time, the first reply winning
+    (:mod:`engine.models.hedge`): a served model's default. Settable: a calibration and a run with
+    a budget turn it off."""
     usage_estimated: int
     """Replies whose token counts the server did not send, estimated from the text instead."""
 

@@ -139,8 +139,8 @@ class SimulatedLLM:
     """
 
     base_url = None
-    hedgeable = False
-    """A sample's reply and its latency depend on the sample alone: asking again is as slow."""
+    hedging = False
+    """Never: a sample's reply and its latency depend on the sample alone, so asking again is as slow."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()

@@ -32,9 +32,11 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
+from engine.durations import duration_text
 from engine.models.fleet import Fleet, Server
 from engine.models.hedge import Lane, ReplyTimes, race
 from engine.models.rate import SendRate, TokenRate, read_limits
+from engine.models.faults import Fault, PatienceExhausted
 from engine.models.sampler import FAULT_KINDS, ModelError, WireReport
 
 T = TypeVar("T")
@@ -49,37 +51,6 @@ RECENT_S = 10.0
 """How long a 429 keeps the status line saying the provider is pacing the run."""
 BAD_REPLY_KINDS = ("bad_body",)
 """Faults in what came back, not in getting it: bounded per request."""
-
-
-class Fault(Exception):
-    """One attempt failed in a way a retry may mend; ``kind`` is one of
-    :data:`~engine.models.sampler.FAULT_KINDS`."""
-
-    def __init__(self, kind: str, detail: str, *, status: int | None = None, retry_after_s: float | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-        self.status = status
-        self.retry_after_s = retry_after_s
-        self.headers = headers
-
-    @property
-    def label(self) -> str:
-        """The fault in a few words, for the status line."""
-        if self.kind == "rate_limited":
-            return f"rate limited ({self.status or 429})"
-        if self.kind == "server_error":
-            return f"server unavailable ({self.status})" if self.status in (502, 503, 504) else f"server error ({self.status})"
-        if self.kind == "timeout":
-            return "no reply in time (timeout)"
-        if self.kind == "connection":
-            return f"no connection ({self.detail})"
-        return f"unusable reply ({self.kind})"
-
-
-class PatienceExhausted(ModelError):
-    """No server gave a single reply for the run's patience: the run stops, resumable."""
 
 
 class Wire:
@@ -117,8 +88,8 @@ class Wire:
         """When any server last replied (None before the first reply)."""
         self.trouble_since: float | None = None
         """Since when no attempt has succeeded, counted from the first that failed after the last
-        reply (None while replies come): what the patience measures. A pause sends nothing and
-        fails nothing, so it never counts."""
+        reply (None while replies come, and whenever nothing is asked): what the patience measures.
+        A pause asks for no new samples, but the requests already under way go on trying."""
         self.gave_up: PatienceExhausted | None = None
         self.last_fault: Fault | None = None
         self._last_throttle_at = -math.inf
@@ -132,6 +103,7 @@ class Wire:
         self.times = ReplyTimes()
         self._active: dict[float, int] = {}
         """Requests under way by their step (the first part of their key)."""
+        self._oldest_moved: list[asyncio.Future[None]] = []
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -153,10 +125,25 @@ class Wire:
                 self._active[step] = left
             else:
                 del self._active[step]
+                if not self._active:
+                    self.trouble_since = None  # nothing is asked any more: nothing to be patient about
+                if self._oldest_moved and step < min(self._active, default=math.inf):
+                    waiters, self._oldest_moved = self._oldest_moved, []
+                    for waiter in waiters:
+                        if not waiter.done():
+                            waiter.set_result(None)
 
     def oldest(self, key: tuple[float, ...]) -> bool:
         """Whether ``key``'s step is the oldest of the requests under way."""
         return key[0] <= min(self._active, default=key[0])
+
+    def oldest_moves(self) -> asyncio.Future[None]:
+        """A future that completes when the oldest step under way is done with."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if len(self._oldest_moved) > 64:  # those given up on (a reply came first) are let go of
+            self._oldest_moved = [w for w in self._oldest_moved if not w.done()]
+        self._oldest_moved.append(waiter)
+        return waiter
 
     def now(self) -> float:
         return self._clock()
@@ -226,10 +213,9 @@ class Wire:
             if since is None or now - since < self.patience_s:
                 return
             fault = self.last_fault
-            said = f"{fault.label}: {fault.detail}" if fault is not None else "nothing"
             self.gave_up = PatienceExhausted(
-                f"no reply from {self._where()} for {_duration(now - since)} (--patience {self.patience_s:g} s); "
-                f"the server last said: {said}"
+                f"no reply from {self._where()} for {_whole(now - since)} (--patience {self.patience_s:g} s); "
+                f"the last attempt: {fault.said if fault is not None else 'none'}"
             )
             for *_, waiter in self._queue:
                 if not waiter.done():
@@ -299,13 +285,22 @@ class Wire:
             if delay > 0:
                 self._wake_in(delay)
                 return
-            heapq.heappop(queue)
+            entry = heapq.heappop(queue) if not server.down else self._least_urgent()
             self.requests.sent(now)
             self.tokens.sent(now, tokens)
             self.fleet.sent(server)
             self.on_wire += 1
             self.sent += 1
-            waiter.set_result(server)
+            entry[3].set_result(server)
+
+    def _least_urgent(self) -> tuple[tuple[float, ...], int, int, asyncio.Future[Server]]:
+        """Take the waiting request that matters least: the one to probe a server that is down
+        with, so that the oldest step never waits on a probe."""
+        live = [entry for entry in self._queue if not entry[3].done()]
+        entry = max(live, key=lambda item: (item[0], item[1]))
+        self._queue.remove(entry)
+        heapq.heapify(self._queue)
+        return entry
 
     def _wake_in(self, delay: float) -> None:
         loop = asyncio.get_running_loop()
@@ -330,6 +325,7 @@ class Wire:
         objected = self.requests.objected_at
         learned = self.requests.learned
         limit = learned * 60 if not math.isinf(learned) else (objected * 60 if objected is not None else None)
+        source = "headers" if not math.isinf(learned) else "429s" if objected is not None else ""
         return WireReport(
             requests=self.sent,
             replies=self.replies,
@@ -341,6 +337,7 @@ class Wire:
             concurrency=self.concurrency,
             rate_rpm=None if math.isinf(rate) else round(rate * 60, 1),
             limit_rpm=None if limit is None else round(limit, 1),
+            limit_source=source,
             ceiling_rpm=self.ceiling_rpm,
             sent_rpm=round(self.requests.measured * 60, 1),
             status=self.status(now),
@@ -348,24 +345,32 @@ class Wire:
         )
 
     def status(self, now: float | None = None) -> str:
-        """What holds the wire back, in words; empty when nothing does."""
+        """What holds the wire back, in words; empty when nothing does. Read from any thread: each
+        server's state is read once."""
         now = self._clock() if now is None else now
         servers = self.fleet.servers
-        down = [server for server in servers if server.down]
+        down = [(since, server) for server in servers if (since := server.down_since) is not None]
         if down:
-            since = min(server.down_since for server in down)  # type: ignore[type-var]
-            said = down[0].last_fault or "no reply"
+            since = min(when for when, _ in down)
+            said = down[0][1].last_fault or "no reply"
             if len(down) < len(servers):
-                return f"{len(down)} of {len(servers)} servers down ({said}) for {_duration(now - since)}"
+                return f"{len(down)} of {len(servers)} servers down ({said}) for {_whole(now - since)}"
             probe_at = self.fleet.next_probe_at()
-            when = "retrying now" if probe_at is None else f"retrying in {_duration(max(0.0, probe_at - now))}"
+            when = "retrying now" if probe_at is None else f"retrying in {_whole(max(0.0, probe_at - now))}"
             what = said if len(servers) == 1 else f"all {len(servers)} servers down ({said})"
-            return f"{what} for {_duration(now - since)}; {when}"
+            return f"{what} for {_whole(now - since)}; {when}{self._gives_up_in(now)}"
         if now - self._last_throttle_at < RECENT_S:
             rate = self.requests.rate
-            pace = f"sending {rate * 60:,.0f}/min" if not math.isinf(rate) else "slowing down"
-            return f"rate limited (429); {pace}"
+            pace = f"sending at most {rate * 60:,.0f}/min" if not math.isinf(rate) else "slowing down"
+            return f"rate limited (429: too many requests); {pace}{self._gives_up_in(now)}"
         return ""
+
+    def _gives_up_in(self, now: float) -> str:
+        """When the patience will run out, while it is being tried."""
+        since = self.trouble_since
+        if since is None or now - since < RECENT_S:
+            return ""
+        return f"; gives up in {_whole(max(0.0, since + self.patience_s - now))}"
 
     def _where(self) -> str:
         servers = self.fleet.servers
@@ -374,10 +379,6 @@ class Wire:
         return f"any of the {len(servers)} model servers"
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+
+def _whole(seconds: float) -> str:
+    return duration_text(seconds, whole=True)

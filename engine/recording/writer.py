@@ -128,11 +128,17 @@ class Recorder:
         if runner.sampler.wire_report() is not None:
             self._wire = runner.sampler.wire_report
 
+    def whole_run(self, report: WireReport | None) -> WireReport | None:
+        """``report`` (this session's wire) with the recorded sessions' before it."""
+        if report is None or self._wire_before is None:
+            return report
+        return self._wire_before.merged(report)
+
     def _wire_now(self, report: WireReport | None = None) -> None:
         """The run's wire so far in the metadata: the recorded sessions' and this one's."""
         report = report if report is not None else self._wire() if self._wire is not None else None
         if report is not None:
-            self.meta.wire = report if self._wire_before is None else self._wire_before.merged(report)
+            self.meta.wire = self.whole_run(report.at_rest())
 
     # -- the listener (engine thread) -----------------------------------------------------------
 
@@ -261,6 +267,10 @@ class Recorder:
         """Insert the sealed blocks and undecided attempts in one transaction. Hold the lock."""
         if self._error is not None:
             return  # the run stops at its next step; nothing more is written
+        meta = None
+        if self._wire is not None:  # a served model's run: its wire so far, with the steps
+            self._wire_now()
+            meta = self.meta.model_dump_json()
         sealed, self._sealed = self._sealed, []
         undecided, self._undecided = self._undecided, []
         texts = [text for block in sealed for text in block.texts] + self._undecided_texts
@@ -268,11 +278,7 @@ class Recorder:
         self._committed = time.monotonic()
         rewrite, self._rewrite = self._rewrite, []
         if not (sealed or undecided or texts or rewrite):
-            return
-        meta = None
-        if self._wire is not None:  # a served model's run: its wire so far, with the steps
-            self._wire_now()
-            meta = self.meta.model_dump_json()
+            return  # (the wire's figures wait for the next steps: a write for them alone is not worth it)
         try:
             with self._connection:
                 if meta is not None:

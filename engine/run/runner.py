@@ -72,6 +72,10 @@ class Runner:
             raise ValueError("a budget needs the model's prices")
         self.config = config
         self.sampler = sampler
+        if config.budget_usd is not None:
+            # The budget reserves every request it lets go at its worst; a hedge (engine.models.hedge)
+            # would be one more, unreserved.
+            sampler.hedging = False
         self.pricing = pricing
         self.checkpoint = resume_from or Checkpoint.start(config.disks)
         self.control = control

@@ -19,7 +19,9 @@ but counted in the run's totals, its log and its events only when it becomes the
 While the run is paced or paused (someone is watching it sample by sample), only the oldest step
 is sampled; the window opens again at full speed.
 
-Requests are launched oldest step first, at most ``concurrency`` unanswered at once. How fast they
+Requests are launched oldest step first, at most ``concurrency`` unanswered at once: the run's
+bound on samples asked (which the budget reserves for). A served model's wire applies the same
+number to attempts on the wire, which is what bounds a calibration. How fast requests
 go out, where, and how often they are tried again is the sampler's wire's business
 (:mod:`engine.models.wire`): it gives the oldest step's requests their turn first. A stop returns
 at once, whatever the server does; when the budget holds back the oldest step's next sample, the
@@ -51,8 +53,8 @@ from engine.voting.tally import VoteTally
 
 
 class Host(Protocol):
-    """What the pipeline needs of the runner: its parts, and the steps it shares with the loop
-    that decides one step at a time."""
+    """What the scheduler needs of the runner: its parts, and the steps it shares with the loop
+    for a sampler that never waits."""
 
     config: RunConfig
     sampler: Sampler

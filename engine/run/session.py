@@ -37,6 +37,9 @@ class Session:
 
     async def run(self) -> RunSummary:
         summary = await self.runner.run()
+        if self.recorder is not None and summary.wire is not None:  # a resumed run: the whole run's wire
+            summary = summary.model_copy(update={"wire": self.recorder.whole_run(summary.wire)})
+            self.runner.finished = summary
         try:
             self.close()
         except RecordingError as exc:

@@ -230,6 +230,7 @@ async def calibrate(
         messages = builder.messages(previous, state_before_step(step, disks))
         return step, await sampler.complete(messages, temperature, max_tokens, (step, number))
 
+    sampler.hedging = False  # each reply as it comes: the faster of two is not what one sample gives
     await sampler.start()
     began = time.perf_counter()
     try:

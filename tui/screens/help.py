@@ -44,14 +44,16 @@ leads every other answer by **k** votes wins. Replies that are malformed or too 
 - **Forecast**: what the votes so far say: the estimated p with its 95% interval, the odds of
   finishing with zero errors, and the votes, dollars and time the rest of the run should take.
 - **Wire** (a served model only, under the race): requests in flight of those allowed (and how
-  many wait their turn), the rate they are sent at, the provider's limit as the run has learned
-  it (from its headers, or from where its 429s began), retries, faults by kind (429, 5xx,
-  timeout, conn, body: all tried again, never votes) and whether the servers are up. In a
-  replay, the whole recorded run's figures.
+  many wait their turn), the requests a minute sent lately, the provider's limit as the run has
+  learned it (from its headers, or from where its 429s began), retries, faults by kind, and
+  whether the servers are up. A 429 is the provider's "too many requests": the run slows down to
+  its limit. A 5xx is the server's own error (a 503: unavailable); a timeout, a lost connection or
+  a bad body (a reply that is not a chat completion) is tried again too. None is ever a vote. In
+  a replay, the whole recorded run's figures.
 - **Status line**: the model, the pace, `ahead N/L` (steps sampled ahead of the one being decided,
   of the lookahead allowed), and the run's state. Below it, when there is something to say: what
-  a served model's wire waits for (an outage, with a countdown; a rate limit), or how the run
-  ended, whole; a failure in red.
+  a served model's wire waits for (an outage, with a countdown and when the run gives up; a rate
+  limit), or how the run ended, whole; a failure in red.
 
 ## Pace
 

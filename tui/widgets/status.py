@@ -31,7 +31,10 @@ class StatusView(NamedTuple):
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> StatusView:
-        waiting = snapshot.wire.status if snapshot.wire is not None and snapshot.status == "running" else ""
+        # What the wire waits for, while the run goes on (paused too: the requests under way go on
+        # trying); a replay's wire is the recorded run's, with nothing to wait for.
+        live = snapshot.status in ("running", "paused")
+        waiting = snapshot.wire.status if snapshot.wire is not None and live else ""
         return cls(snapshot.model, snapshot.disks, snapshot.k, snapshot.speed, snapshot.status, snapshot.message,
                    snapshot.lookahead, snapshot.ahead, waiting)
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from engine.models.faults import FAULT_LABELS
 from engine.models.sampler import WireReport
 from engine.view.snapshot import Snapshot
 from tui.widgets.figures import Figures, Row
 from tui.widgets.format import compact
 
-FAULT_NAMES = {"rate_limited": "429", "server_error": "5xx", "timeout": "timeout", "connection": "conn",
-               "bad_body": "body"}
-"""Each fault kind as the pane writes it: short, the way people say them."""
 
 
 def rpm(value: float | None) -> str:
@@ -17,10 +15,10 @@ def rpm(value: float | None) -> str:
 
 
 def faults_row(wire: WireReport) -> Row:
-    faults = [(FAULT_NAMES.get(kind, kind), count) for kind, count in wire.faults.items() if count]
+    faults = [(FAULT_LABELS.get(kind, kind), count) for kind, count in wire.faults.items() if count]
     if not faults:
         return Row("faults", "none")
-    return Row("faults", " ".join(f"{name} {compact(count)}" for name, count in faults),
+    return Row("faults", " · ".join(f"{name}: {compact(count)}" for name, count in faults),
                "alert" if wire.status else "", short=" ".join(f"{name}:{compact(count)}" for name, count in faults))
 
 
@@ -36,8 +34,8 @@ def servers_row(wire: WireReport) -> Row:
 
 class WirePane(Figures):
     """What goes over the wire to a served model: requests in flight of the concurrency allowed
-    (and those waiting their turn), the rate they are sent at now against the provider's limit as
-    the run has learned it (from its headers, or from where its 429s began), retries, faults by
+    (and those waiting their turn), the requests a minute sent lately against the provider's limit
+    as the run has learned it (from its headers, or from where its 429s began), retries, faults by
     kind (all retried, never votes), and whether each server is up. Hidden for a model without a
     server. In a replay, the figures are the whole recorded run's."""
 
@@ -53,14 +51,13 @@ class WirePane(Figures):
         wire = snapshot.wire
         if wire is None:
             return []
-        sending = wire.rate_rpm if wire.rate_rpm is not None else wire.sent_rpm
         limit = wire.limit_rpm if wire.limit_rpm is not None else wire.ceiling_rpm
         queued = f", {compact(wire.queued)} waiting" if wire.queued else ""
         return [
             Row("in flight", f"{wire.in_flight}/{wire.concurrency}{queued}",
                 short=f"{wire.in_flight}+{compact(wire.queued)}" if wire.queued else f"{wire.in_flight}/{wire.concurrency}"),
-            Row("rate", rpm(sending)),
-            Row("limit", rpm(limit) if limit is not None else "not hit"),
+            Row("sent", rpm(wire.sent_rpm)),
+            Row("limit", f"~{rpm(limit)}" if limit is not None else "none met"),
             Row("retries", compact(wire.retries)),
             faults_row(wire),
             servers_row(wire),
