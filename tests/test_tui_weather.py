@@ -7,11 +7,11 @@ import pytest
 
 from engine.models.factory import ServerOptions, make_sampler
 from engine.models.sim import SIM_MODEL, SimConfig, SimulatedLLM
+from engine.recording.reader import Recording
 from engine.run.config import RunConfig
 from engine.run.control import RunControl
 from engine.run.session import new_session
 from engine.task.parser import RedFlag
-from engine.recording.reader import Recording
 from engine.view.live import LiveView
 from engine.view.replay import ReplayCursor
 from tests.fake_openai import FakeOpenAIServer, Faults

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from urllib.parse import urlsplit
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from engine.models.sim import SIM_MODEL, ErrorKind
 from engine.models.urls import split_urls

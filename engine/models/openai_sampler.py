@@ -27,6 +27,7 @@ import openai
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion
 
+from engine.models.faults import Fault
 from engine.models.fleet import Server
 from engine.models.sampler import (
     Completion,
@@ -38,7 +39,6 @@ from engine.models.sampler import (
     estimate_tokens,
 )
 from engine.models.urls import host_of, without_credentials
-from engine.models.faults import Fault
 from engine.models.wire import Wire
 from engine.task.prompt import Message
 

@@ -33,10 +33,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from engine.durations import duration_text
+from engine.models.faults import Fault, PatienceExhausted
 from engine.models.fleet import Fleet, Server
 from engine.models.hedge import Lane, ReplyTimes, race
 from engine.models.rate import SendRate, TokenRate, read_limits
-from engine.models.faults import Fault, PatienceExhausted
 from engine.models.sampler import FAULT_KINDS, ModelError, WireReport
 
 T = TypeVar("T")

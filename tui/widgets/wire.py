@@ -9,7 +9,6 @@ from tui.widgets.figures import Figures, Row
 from tui.widgets.format import compact
 
 
-
 def rpm(value: float | None) -> str:
     return "--" if value is None else f"{compact(round(value))}/min"
 
