@@ -1,16 +1,23 @@
-"""The Textual app: themes, the first screen, help, theme picking and a clean quit."""
+"""The Textual app: themes, the first screen, help, theme picking and a clean quit, on ``q`` or on
+SIGTERM and SIGHUP."""
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import signal
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.screen import Screen
 
+from engine.cli.terminal import discard
+from engine.run.control import STOP_SIGNALS
 from engine.run.session import Session
 from engine.view.live import LiveView
 from engine.view.replay import ReplayCursor
@@ -40,9 +47,51 @@ class MakerApp(App[None]):
         super().__init__()
         self._make_screen = make_screen
         self._requested_theme = theme
+        self.signalled: int | None = None
+        """The signal (SIGTERM or SIGHUP) that made the app quit; None otherwise."""
+        self._previous_handlers: dict[int, Any] = {}
         for maker_theme in THEMES:
             self.register_theme(maker_theme)
         self.theme = DEFAULT_THEME
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, made to survive the terminal going away (below)."""
+        driver_class = super().get_driver_class()
+        try:
+            from textual.drivers.linux_driver import LinuxDriver
+        except ImportError:  # Windows: no SIGHUP, no hang-up
+            return driver_class
+        return _hang_up_proof(driver_class) if issubclass(driver_class, LinuxDriver) else driver_class
+
+    def on_load(self) -> None:
+        """SIGTERM (a kill) and SIGHUP (a closed terminal) quit as ``q`` does: the engine stops, its
+        recording closes, the terminal is restored. Textual leaves both at their default, which ends
+        the process on the spot, on the alternate screen. Installed before the terminal enters
+        application mode; a signal that comes before the screen is up quits once it is."""
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            previous = signal.getsignal(signum)
+            try:
+                loop.add_signal_handler(signum, self._quit_on_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # no signals here, or not the main thread
+                continue
+            self._previous_handlers[signum] = previous
+
+    def on_unmount(self) -> None:
+        """Give the signals back to whoever held them before (the command line's handlers, which see
+        a repeated SIGHUP through while the recording closes and the hint is printed)."""
+        loop = asyncio.get_running_loop()
+        for signum, previous in self._previous_handlers.items():
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+        self._previous_handlers.clear()
+
+    def _quit_on_signal(self, signum: int) -> None:
+        """The event loop's side of a SIGTERM or SIGHUP; a repeat is ignored, the quit is under way
+        (a closed terminal often sends two SIGHUPs)."""
+        if self.signalled is None:
+            self.signalled = signum
+            self.call_later(self.action_quit)
 
     def on_mount(self) -> None:
         requested = self._requested_theme
@@ -118,3 +167,59 @@ def replay_app(
         lambda: ReplayScreen(cursor, demo=demo, playing=playing, speed=speed, frame_rate=frame_rate, clock=clock),
         theme=theme or (STAGE_THEME if demo else None),
     )
+
+
+class _HangUpProofOutput:
+    """The terminal as Textual's writer thread sees it, except that a write to a terminal that went
+    away (EIO once its window is closed) is dropped and the stream pointed at /dev/null. Textual's
+    thread dies of that error, and the app then hangs on its next writes, once their queue is full."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError:
+            discard(self._stream)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError:
+            discard(self._stream)
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+
+def _hang_up_proof(driver_class: type[Driver]) -> type[Driver]:
+    """``driver_class`` (Textual's LinuxDriver) for a terminal that may close under the app: its
+    output survives the hang-up, and the SIGCONT that comes with a hang-up does not re-enter
+    application mode on a terminal that is gone (which would start a second input thread)."""
+
+    class HangUpProofDriver(driver_class):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._file = _HangUpProofOutput(self._file)
+
+        def _sigcont_application(self, *args: Any) -> None:
+            if not _hung_up(self.fileno):
+                super()._sigcont_application(*args)
+
+    return HangUpProofDriver
+
+
+def _hung_up(fd: int) -> bool:
+    """Whether the terminal on ``fd`` has hung up (its window closed): it then fails with EIO."""
+    import termios
+
+    try:
+        termios.tcgetattr(fd)
+    except termios.error as exc:
+        return exc.args[0] == errno.EIO
+    return False

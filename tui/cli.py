@@ -16,7 +16,9 @@ from typing import Any
 from engine.cli.args import EXIT_OK, EXIT_USAGE, UsageError
 from engine.cli.main import build_parser, dispatch, run_guarded
 from engine.cli.options import formula_votes, run_config, sampler_and_prices
+from engine.cli.output import recorded_text
 from engine.cli.solve import exit_status, resumed_session
+from engine.cli.terminal import SignalStop, say, signal_exit_status
 from engine.models.factory import formula_votes_for, is_simulated
 from engine.models.sampler import ModelError
 from engine.paths import recordings_dir
@@ -120,28 +122,34 @@ def resume_in_tui(args: argparse.Namespace) -> int:
 def run_live(session: Session, args: argparse.Namespace, record: Path | None,
              expected_votes: float | None = None) -> int:
     """Open the live screen on ``session`` at the pace asked for; after it, say where the samples
-    went and exit as a headless run of the same end would."""
+    went and exit as a headless run of the same end would. SIGTERM and SIGHUP quit as ``q`` does,
+    and exit as a headless run they stop."""
     from tui.app import live_app
 
     session.control.set_pace(starting_pace(args.speed, session.runner.sampler.name))
     if args.paused:
         session.control.pause()
     app = live_app(session, expected_votes=expected_votes, theme=args.theme)
-    app.run()
-    session.close()
-    summary = session.summary
-    if record is not None:
-        unfinished = summary is None or summary.steps < summary.total_steps
-        again = f"; continue with: maker resume {record}" if unfinished else ""
-        print(f"recorded to {record}; replay it with: maker replay {record}{again}")
+    # Around the app (which handles the signals itself while it runs): a signal before it is up
+    # stops the engine, and one after it (a closed terminal's second SIGHUP) does not cut the end short.
+    with SignalStop(session.control, ctrl_c=False) as stop:
+        app.run()
+        session.close()
+        summary = session.summary
+        if record is not None:
+            unfinished = summary is None or summary.steps < summary.total_steps
+            say(recorded_text(record, unfinished, replay=True))
+    signalled = app.signalled or stop.signum
     failure = session.runner.failure
     if isinstance(failure, ModelError) and failure.usage:
-        print(f"maker: error: {failure}", file=sys.stderr)
+        say(f"maker: error: {failure}", stream=sys.stderr)
         return EXIT_USAGE
+    if signalled is not None:
+        return signal_exit_status(signalled)
     if summary is None or summary.stopped == "stopped":
         return EXIT_OK
     if not summary.solved:
-        print(summary.message, file=sys.stderr)
+        say(summary.message, stream=sys.stderr)
     return exit_status(summary)
 
 
@@ -158,9 +166,11 @@ def replay_in_tui(args: argparse.Namespace, demo: bool = False) -> int:
         raise
     playing, speed = (True, REPLAY_PACE) if demo else (args.play, pace(args.speed, REPLAY_PACE))
     app = replay_app(cursor, demo=demo, playing=playing, speed=speed, theme=args.theme)
-    app.run()
-    recording.close()
-    return EXIT_OK
+    with SignalStop(None, ctrl_c=False) as stop:
+        app.run()
+        recording.close()
+    signalled = app.signalled or stop.signum
+    return EXIT_OK if signalled is None else signal_exit_status(signalled)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

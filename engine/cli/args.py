@@ -16,7 +16,7 @@ from engine.run.config import MAX_LOOKAHEAD
 from engine.task.hanoi import MAX_DISKS
 from engine.task.prompt import STYLES
 
-EXIT_OK, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_DISKS = 10
 BIG_RUN_DISKS = 24
 """Above this many disks a run needs --yes: 25 disks are 33.5M steps, the paper's run 32 times over."""

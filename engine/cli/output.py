@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
 from engine.models.faults import FAULT_LABELS
 from engine.models.sampler import ServerReport, WireReport
+from engine.recording.format import has_wal
 from engine.run.summary import RunSummary
 
 
@@ -15,6 +18,19 @@ def usd(value: float | None) -> str:
     if value is None:
         return "-"
     return f"${value / 1000:,.1f}K" if value >= 1000 else f"${value:,.2f}"
+
+
+def recorded_text(record: Path, unfinished: bool, replay: bool = False) -> str:
+    """Where a run's samples went, how to see them again, how to go on; and, when the run ended
+    with its steps still in SQLite's log beside the file (a disk that filled up), to keep the two."""
+    text = f"recorded to {record}"
+    if has_wal(record):
+        text += f" (some of its steps are in {record}-wal: keep the two together)"
+    if replay:
+        text += f"; replay it with: maker replay {record}"
+    if unfinished:
+        text += f"; continue with: maker resume {record}"
+    return text
 
 
 def figures_table() -> Table:

@@ -54,7 +54,12 @@ def info(args: argparse.Namespace) -> int:
         print(json.dumps(facts))
         return EXIT_OK
     table = figures_table()
-    state = "complete" if facts["complete"] else f"resumable ({facts['last_stop'] or 'interrupted'})"
+    if facts["being_written"]:
+        state = "being written by a maker process now"
+    elif facts["complete"]:
+        state = "complete"
+    else:
+        state = f"resumable ({facts['last_stop'] or 'interrupted: it stopped without a word'})"
     table.add_row("recording", f"{facts['path']} ({state})")
     table.add_row("model", facts["model"] + (f" at {facts['base_url_host']}" if facts["base_url_host"] else ""))
     table.add_row("disks, k", f"{facts['disks']}, {facts['k']}")

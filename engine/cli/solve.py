@@ -1,15 +1,13 @@
 """``maker solve --headless`` and ``maker resume``: a run without the TUI, with a progress bar on a
-terminal or one JSON summary; Ctrl-C stops it at once, keeping every decided step."""
+terminal or one JSON summary; Ctrl-C, SIGTERM and SIGHUP stop it at once, keeping every decided step."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rich.console import Console
@@ -18,7 +16,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from engine.cli.args import (
     EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNSOLVED,
     EXIT_USAGE,
@@ -30,9 +27,9 @@ from engine.cli.args import (
     bounded_int,
 )
 from engine.cli.options import formula_votes, run_config, sampler_and_prices, server_options
-from engine.cli.output import print_summary
+from engine.cli.output import print_summary, recorded_text
+from engine.cli.terminal import SignalStop, discard, say, signal_exit_status
 from engine.models.sampler import ModelError
-from engine.run.control import RunControl
 from engine.run.session import Session, new_session, resume_session
 from engine.run.summary import RunSummary
 from engine.task.hanoi import total_steps
@@ -88,52 +85,48 @@ def resume_headless(args: argparse.Namespace) -> int:
 
 
 def run_session_headless(session: Session, as_json: bool, expected: float | None = None, record: Path | None = None) -> int:
-    """Run a session to its end; Ctrl-C stops it at once, keeping every decided step."""
+    """Run a session to its end; Ctrl-C, SIGTERM and SIGHUP stop it at once, keeping every decided
+    step, and the summary is printed all the same (what a closed terminal cannot show is dropped)."""
     err = Console(stderr=True)
-    interrupted = _stop_on_ctrl_c(session.control)
-    try:
-        if err.is_terminal:
-            summary = _run_with_progress(session, err)
-        else:
-            summary = asyncio.run(session.run())
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        session.close()
-    if as_json:
-        print(summary.model_dump_json())
-    failure = session.runner.failure
-    if isinstance(failure, ModelError) and failure.usage:
-        print(f"maker: error: {failure}", file=sys.stderr)
-        return EXIT_USAGE
-    if not as_json:
-        print_summary(summary, Console(), expected=expected)
-        if record is not None:
-            again = f"; continue with: maker resume {record}" if summary.steps < summary.total_steps else ""
-            Console().print(f"recorded to {record}{again}", style="dim", highlight=False)
-    return exit_status(summary, interrupted.is_set())
+    with SignalStop(session.control) as stop:
+        try:
+            if err.is_terminal:
+                summary = _run_with_progress(session, err)
+            else:
+                summary = asyncio.run(session.run())
+        finally:
+            session.close()
+        if as_json:
+            say(summary.model_dump_json(), fallback=False)
+        failure = session.runner.failure
+        if isinstance(failure, ModelError) and failure.usage:
+            say(f"maker: error: {failure}", stream=sys.stderr)
+            return EXIT_USAGE
+        if not as_json:
+            hint = None
+            if record is not None:
+                hint = recorded_text(record, unfinished=summary.steps < summary.total_steps)
+            try:
+                out = Console()
+                print_summary(summary, out, expected=expected)
+                if hint is not None:
+                    out.print(hint, style="dim", highlight=False)
+            except OSError:  # the terminal is gone (a SIGHUP): the hint goes to stderr, if that is still there
+                discard(sys.stdout)
+                if hint is not None:
+                    say(hint, stream=sys.stderr)
+    return exit_status(summary, stop.signum)
 
 
-def exit_status(summary: RunSummary, interrupted: bool = False) -> int:
-    """0 solved; 130 stopped by Ctrl-C; 3 a failure that is a bug; 1 anything else unsolved."""
-    if interrupted:
-        return EXIT_INTERRUPTED
+def exit_status(summary: RunSummary, signalled: int | None = None) -> int:
+    """0 solved; 128 + the signal's number when a signal stopped the run (130 Ctrl-C, 143 SIGTERM,
+    129 SIGHUP: what a shell shows for a process the signal killed); 3 a failure that is a bug; 1
+    anything else unsolved."""
+    if signalled is not None:
+        return signal_exit_status(signalled)
     if summary.stopped in ("internal_error", "listener_error"):
         return EXIT_INTERNAL
     return EXIT_OK if summary.solved and summary.stopped == "solved" else EXIT_UNSOLVED
-
-
-def _stop_on_ctrl_c(control: RunControl) -> threading.Event:
-    """First Ctrl-C stops the run at once, cancelling requests in flight; a second one aborts."""
-    interrupted = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if interrupted.is_set():
-            raise KeyboardInterrupt
-        interrupted.set()
-        control.stop()
-
-    signal.signal(signal.SIGINT, handler)
-    return interrupted
 
 
 def _run_with_progress(session: Session, console: Console) -> RunSummary:
@@ -148,27 +141,33 @@ def _run_with_progress(session: Session, console: Console) -> RunSummary:
         TextColumn("{task.fields[detail]}"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("solve", total=total_steps(runner.config.disks), completed=first, detail="")
-        done = threading.Event()
+    summary: RunSummary | None = None
+    try:
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("solve", total=total_steps(runner.config.disks), completed=first, detail="")
+            done = threading.Event()
 
-        def refresh() -> None:
-            while not done.wait(0.1):
-                totals, _ = runner.totals_now()
-                errors = f"[red]{totals.errors} audit errors[/]" if totals.errors else "0 audit errors"
-                per_step = totals.samples / totals.steps if totals.steps else 0
-                detail = f"{per_step:.3f} votes/step  {totals.flagged:,} red flags  {errors}"
-                wire = runner.sampler.wire_report()
-                if wire is not None and wire.status:  # what a served model's wire waits for
-                    detail += f"  [yellow]{escape(wire.status)}[/]"
-                progress.update(task, completed=first + totals.steps, detail=detail)
+            def refresh() -> None:
+                while not done.wait(0.1):
+                    totals, _ = runner.totals_now()
+                    errors = f"[red]{totals.errors} audit errors[/]" if totals.errors else "0 audit errors"
+                    per_step = totals.samples / totals.steps if totals.steps else 0
+                    detail = f"{per_step:.3f} votes/step  {totals.flagged:,} red flags  {errors}"
+                    wire = runner.sampler.wire_report()
+                    if wire is not None and wire.status:  # what a served model's wire waits for
+                        detail += f"  [yellow]{escape(wire.status)}[/]"
+                    progress.update(task, completed=first + totals.steps, detail=detail)
 
-        thread = threading.Thread(target=refresh, name="maker-progress", daemon=True)
-        thread.start()
-        try:
-            summary = asyncio.run(session.run())
-        finally:
-            done.set()
-            thread.join()
-        progress.update(task, completed=first + summary.steps)
+            thread = threading.Thread(target=refresh, name="maker-progress", daemon=True)
+            thread.start()
+            try:
+                summary = asyncio.run(session.run())
+            finally:
+                done.set()
+                thread.join()
+            progress.update(task, completed=first + summary.steps)
+    except OSError:
+        if summary is None:
+            raise
+        discard(console.file)  # the terminal went away (a SIGHUP): the bar is lost, the run's end is not
     return summary

@@ -16,6 +16,7 @@ which readers split evenly over its replies and mark as estimated.
 
 from __future__ import annotations
 
+import sqlite3
 import struct
 import time
 from pathlib import Path
@@ -188,6 +189,41 @@ def check_file(path: Path) -> int:
     page_size = 65536 if page_size == 1 else page_size
     size = path.stat().st_size
     pages, change_counter, valid_for = (struct.unpack(">I", header[at : at + 4])[0] for at in (28, 24, 92))
-    if page_size < 512 or size % page_size or (change_counter == valid_for and size < pages * page_size):
+    if page_size < 512 or size % page_size:
+        raise RecordingError(f"{path}: truncated ({size:,} bytes, not a whole number of {page_size:,}-byte pages)")
+    # With a write-ahead log beside it, the pages that count may be in the log: a checkpoint that
+    # ran out of disk space can leave a header promising pages the file never got. SQLite reads the
+    # log; the whole-file check (Recording.verify) judges what it reads.
+    if change_counter == valid_for and size < pages * page_size and not has_wal(path):
         raise RecordingError(f"{path}: truncated ({size:,} bytes, the header promises {pages * page_size:,})")
     return user_version
+
+
+def has_wal(path: Path) -> bool:
+    """Whether a recording has a write-ahead log beside it with something in it (a run that was
+    cut short, or a close that ran out of space): it must stay with the file."""
+    wal = Path(f"{path}-wal")
+    return wal.is_file() and wal.stat().st_size > 0
+
+
+def is_stub(path: Path) -> bool:
+    """Whether ``path`` is what a recording left when it could not write its first page or its
+    metadata (a full disk): an empty file, or one of maker's databases without its metadata.
+    Such a file holds no step; a new recording may take its place."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    if path.stat().st_size == 0:
+        return True
+    try:
+        check_file(path)
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "meta" not in tables:
+                return True
+            return connection.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 0
+        finally:
+            connection.close()
+    except (RecordingError, sqlite3.Error):
+        return False

@@ -35,6 +35,7 @@ def describe(recording: Recording) -> dict[str, Any]:
         "wasted_tokens_out": totals.wasted_tokens_out,
         "wasted_usd": None if pricing is None else pricing.cost(totals.wasted_tokens_in, totals.wasted_tokens_out),
         "undecided_attempts": len(recording.undecided()),
+        "being_written": recording.being_written,
         "last_stop": meta.last_stop,
         "last_message": meta.last_message,
         "created_at": meta.created_at,

@@ -8,7 +8,11 @@ raises :class:`RecordingError` with one line that says where.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import shutil
 import sqlite3
+import tempfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +29,7 @@ from engine.recording.codec import (
     unpack_move,
     unpack_state,
 )
-from engine.recording.format import RecordingError, RecordingMeta, StepRecord, check_file
+from engine.recording.format import RecordingError, RecordingMeta, StepRecord, check_file, has_wal
 from engine.run.config import Checkpoint
 from engine.run.totals import Totals, totals_from_json
 from engine.task.hanoi import IllegalMove, Move, State, apply_move, start_state, total_steps
@@ -59,7 +63,8 @@ class Recording:
         self.schema_version = check_file(self.path)
         self.exact_tokens_in = self.schema_version >= 2
         """Whether each sample's input tokens were recorded (schema 2), not split from a step's total."""
-        self._connection = _open_read_only(self.path)
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._connection = self._open()
         try:
             with _damage(self.path, "the run metadata"):
                 row = self._connection.execute("SELECT value FROM meta WHERE key = 'recording'").fetchone()
@@ -81,6 +86,36 @@ class Recording:
 
     def close(self) -> None:
         self._connection.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    def _open(self) -> sqlite3.Connection:
+        """The file, read-only. Where nothing can be written (a read-only mount), SQLite cannot make
+        the shared-memory file a log needs: a file without a log is read as it is (immutable); one
+        with a log is read from a copy of both, made in a scratch folder."""
+        path = self.path
+        try:
+            return _open_read_only(path)
+        except RecordingError:
+            if os.access(path.parent, os.W_OK):
+                raise
+        if not has_wal(path):
+            return _open_read_only(path, immutable=True)
+        self._scratch = tempfile.TemporaryDirectory(prefix="maker-read-")
+        copy = Path(self._scratch.name) / path.name
+        shutil.copyfile(path, copy)
+        shutil.copyfile(f"{path}-wal", f"{copy}-wal")
+        return _open_read_only(copy)
+
+    @property
+    def being_written(self) -> bool:
+        """Whether a maker process holds the file's writer lock now (a run under way)."""
+        try:
+            with open(self.path, "rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        return False
 
     def __enter__(self) -> Recording:
         return self
@@ -335,11 +370,12 @@ def _contiguous(path: Path, spans: list[tuple[Any, Any]], most: int) -> int:
     return expected - 1
 
 
-def _open_read_only(path: Path) -> sqlite3.Connection:
+def _open_read_only(path: Path, immutable: bool = False) -> sqlite3.Connection:
     """Open with ``mode=ro``: no write can happen through this connection. Text comes back as
     bytes, so damaged text is reported by the decoders instead of failing inside sqlite3."""
     try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+        connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
         connection.text_factory = bytes
         connection.execute("PRAGMA query_only = ON")
         connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()

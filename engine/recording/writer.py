@@ -9,6 +9,8 @@ with the reason ``recording_error``; every step committed before it stays, ready
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -27,6 +29,7 @@ from engine.recording.format import (
     RecordingError,
     RecordingMeta,
     check_file,
+    is_stub,
 )
 from engine.run.config import Checkpoint
 from engine.run.events import Event, Listener, RunFinished, SamplesDiscarded, StepDecided, StepUndecided
@@ -85,12 +88,17 @@ class Recorder:
         self.meta = meta
         self._flush_interval_s = flush_interval_s
         self._keep_text = meta.keep_text
+        # This session has not stopped yet: should it die without a word, the file says interrupted.
+        meta.last_stop = meta.last_message = None
         if append:  # one writer at a time: take the lock before anything is written
             self._exact_tokens_in = check_file(self.path) >= 2
+            _writable(self.path)
             self._lock_file = _lock(self.path)
             self._connection = _open_for_writing(self.path, create=False, on_failure=self._lock_file.close)
         else:
             self._exact_tokens_in = True
+            if is_stub(self.path):  # what a run that could not write its metadata left: no step in it
+                _remove(self.path)
             self._connection = _open_for_writing(self.path, create=True)
             try:
                 self._lock_file = _lock(self.path)
@@ -100,8 +108,15 @@ class Recorder:
         self._wire: Callable[[], WireReport | None] | None = None
         self._wire_before = meta.wire
         """The wire of the sessions recorded before this one (a resumed run)."""
-        self._write_meta()
-        (self._attempts,) = self._connection.execute("SELECT COALESCE(MAX(attempt), 0) FROM undecided").fetchone()
+        try:
+            self._write_meta()
+            (self._attempts,) = self._connection.execute("SELECT COALESCE(MAX(attempt), 0) FROM undecided").fetchone()
+        except sqlite3.Error as exc:  # a full disk, say: a new file is left as nothing at all
+            self._connection.close()
+            self._lock_file.close()
+            if not append:
+                _remove(self.path)
+            raise RecordingError(f"cannot write {self.path}: {exc}") from None
         self._k = meta.k_at(start.step)
         self._texts: list[tuple[int, bytes]] = []
         self._lock = threading.Lock()
@@ -307,14 +322,19 @@ class Recorder:
                 self._seal()
                 self._fold_leftover()
                 self._write()
+            if self._error is not None:  # what the file holds did not end the way the run did
+                self.meta.last_stop, self.meta.last_message = "recording_error", str(self._failure())
             self._write_meta()
         except sqlite3.Error as exc:
             self._error = self._error or exc
         try:
-            # Readers of a finished recording then need no WAL files (and leave none behind).
-            self._connection.execute("PRAGMA journal_mode = DELETE")
+            # Readers of a finished recording then need no WAL files (and leave none behind). Not
+            # after a failed write: folding the log into a file on a full disk can only half work;
+            # the log keeps every committed step, and readers take it into account.
+            if self._error is None:
+                self._connection.execute("PRAGMA journal_mode = DELETE")
         except sqlite3.Error:
-            pass  # another connection still reads it: the WAL stays, the data is the same
+            pass  # another connection still reads it, or the disk is full: the WAL stays, the data is the same
         finally:
             self._connection.close()
             self._lock_file.close()
@@ -346,7 +366,24 @@ def _open_for_writing(path: Path, create: bool, on_failure: Callable[[], object]
             connection.close()
         if on_failure is not None:
             on_failure()
+        if create:  # a file begun and not finished holds no step: leave nothing behind
+            _remove(path)
         raise RecordingError(f"cannot open {path} for writing: {exc}") from None
+
+
+def _remove(path: Path) -> None:
+    """Remove a recording that holds no step, with its log files."""
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def _writable(path: Path) -> None:
+    """Refuse in one line a recording that cannot be written where it is (a read-only mount, a
+    file without write permission): it can be replayed, inspected and exported, not resumed."""
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+        raise RecordingError(f"{path} cannot be written where it is (a read-only place, or no permission): "
+                             "it can be replayed, inspected and exported; to resume it, copy it somewhere writable")
 
 
 def _lock(path: Path) -> IO[bytes]:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import threading
 import time
 from collections.abc import Callable
 
 POLL_S = 0.01
 """How often an engine waiting in the event loop looks for a resume, a step or a stop."""
+STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)  # Windows has no SIGHUP
+)
+"""Signals that stop a run as a user's stop does (``q``, Ctrl-C): a kill, a closed terminal."""
 
 
 class RunControl:
