@@ -10,7 +10,7 @@ import pytest
 
 from engine.models.sim import SimConfig, SimulatedLLM
 from engine.task.hanoi import total_steps
-from engine.voting.calibrate import Calibration, calibrate
+from engine.voting.calibrate import Calibration, calibrate, samples_for_less
 from engine.voting.forecast import forecast
 from engine.voting.scaling import k_min, p_step, wilson_interval
 from tests.conftest import run_sim
@@ -79,11 +79,28 @@ def test_100_error_free_samples_never_advise_a_k_below_what_the_interval_support
         assert row.k_min == k_min(low, steps, row.target) >= 5
     assert calibration.k_for(20, 0.95) == 6
     more = calibration.samples_for_less
-    assert more is not None and more > 100
+    assert more is not None and more > 100 and calibration.k_with_more == 5
     assert k_min(wilson_interval(more, more)[0], steps, 0.95) == 5
     assert k_min(wilson_interval(more - 1, more - 1)[0], steps, 0.95) == 6
     shown = maker("calibrate", "--samples", "100", "--error-rate", "0")
-    assert shown.returncode == 0 and "pessimistic end of its 95% interval" in shown.stdout.replace("\n", " ")
+    said = " ".join(shown.stdout.split())
+    assert shown.returncode == 0 and "but cannot rule out 0.9630, so k_min is taken from that" in said, said
+    assert "(the rate they show would say k = 1 at 0.95)" in said
+
+
+def test_samples_for_less_is_the_first_count_that_lowers_the_advice():
+    """With errors among the samples too: the share right kept, the advice only goes down."""
+    steps = total_steps(20)
+    for right, valid in ((97, 100), (40, 50), (9, 10)):
+        found = samples_for_less(right, valid, 20)
+        assert found is not None
+        more, k = found
+        share = right / valid
+        now = k_min(wilson_interval(right, valid)[0], steps, 0.95)
+        assert more > valid and k_min(wilson_interval(share * more, more)[0], steps, 0.95) == k < now
+        assert k_min(wilson_interval(share * (more - 1), more - 1)[0], steps, 0.95) == now
+    assert samples_for_less(5, 10, 20) is None  # p_vote = 0.5: no number of samples helps
+    assert samples_for_less(0, 0, 20) is None
 
 
 def test_the_forecast_at_10_percent_predicts_the_total_votes_within_5_percent():

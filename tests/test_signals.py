@@ -124,8 +124,49 @@ def test_a_signal_stops_a_headless_run_which_records_every_step_and_resumes(tmp_
     _resumes_to_zero_errors(record)
 
 
-def test_ctrl_c_still_exits_130():
-    assert signal_exit_status(signal.SIGINT) == 130
+def _start(record: Path, *extra: str, **popen) -> subprocess.Popen:
+    command = [sys.executable, "-m", "engine.cli", "solve", "--headless", "--disks", "13", *LATENCY,
+               "--record", str(record), *extra]
+    return subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **popen)
+
+
+def test_ctrl_c_without_json_prints_the_summary_and_the_hint_and_exits_130(tmp_path):
+    record = tmp_path / "interrupted.maker"
+    process = _start(record)
+    try:
+        _until(lambda: _blocks(record) >= 1 or process.poll() is not None, "the first block")
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=WAIT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err[-2000:]
+    assert "stopped by request" in out and f"continue with: maker resume {record}" in out
+    assert _info(record)["last_stop"] == "stopped"
+
+
+def test_under_nohup_a_hang_up_leaves_the_run_going(tmp_path):
+    """nohup ignores SIGHUP so that a long run outlives its terminal: it stays ignored."""
+    record = tmp_path / "nohup.maker"
+
+    def as_nohup_does():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    process = _start(record, "--json", preexec_fn=as_nohup_does)
+    try:
+        _until(lambda: _blocks(record) >= 1 or process.poll() is not None, "the first block")
+        process.send_signal(signal.SIGHUP)
+        _until(lambda: _blocks(record) >= 3 or process.poll() is not None, "more blocks after the hang-up")
+        assert process.poll() is None  # still going
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=WAIT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 128 + signal.SIGTERM and json.loads(out)["stopped"] == "stopped"
 
 
 # -- on a terminal -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.screen import Screen
 
-from engine.cli.terminal import discard
+from engine.cli.terminal import SignalStop, discard
 from engine.run.control import STOP_SIGNALS
 from engine.run.session import Session
 from engine.view.live import LiveView
@@ -49,6 +49,8 @@ class MakerApp(App[None]):
         self._requested_theme = theme
         self.signalled: int | None = None
         """The signal (SIGTERM or SIGHUP) that made the app quit; None otherwise."""
+        self.outer: SignalStop | None = None
+        """The command line's signal catcher around the app, if any (see :meth:`on_load`)."""
         self._previous_handlers: dict[int, Any] = {}
         for maker_theme in THEMES:
             self.register_theme(maker_theme)
@@ -67,10 +69,13 @@ class MakerApp(App[None]):
         """SIGTERM (a kill) and SIGHUP (a closed terminal) quit as ``q`` does: the engine stops, its
         recording closes, the terminal is restored. Textual leaves both at their default, which ends
         the process on the spot, on the alternate screen. Installed before the terminal enters
-        application mode; a signal that comes before the screen is up quits once it is."""
+        application mode; a signal the command line caught before that (:attr:`outer`) quits the app
+        as soon as it is mounted."""
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             previous = signal.getsignal(signum)
+            if previous is signal.SIG_IGN:
+                continue  # ignored on purpose (nohup ignores SIGHUP): the run outlives its terminal
             try:
                 loop.add_signal_handler(signum, self._quit_on_signal, signum)
             except (NotImplementedError, RuntimeError, ValueError):  # no signals here, or not the main thread
@@ -81,9 +86,16 @@ class MakerApp(App[None]):
         """Give the signals back to whoever held them before (the command line's handlers, which see
         a repeated SIGHUP through while the recording closes and the hint is printed)."""
         loop = asyncio.get_running_loop()
-        for signum, previous in self._previous_handlers.items():
-            loop.remove_signal_handler(signum)
-            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+        held = set(self._previous_handlers)
+        if held and hasattr(signal, "pthread_sigmask"):  # a signal in the swap waits for the old handler
+            signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        try:
+            for signum, previous in self._previous_handlers.items():
+                loop.remove_signal_handler(signum)
+                signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+        finally:
+            if held and hasattr(signal, "pthread_sigmask"):
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
         self._previous_handlers.clear()
 
     def _quit_on_signal(self, signum: int) -> None:
@@ -94,6 +106,8 @@ class MakerApp(App[None]):
             self.call_later(self.action_quit)
 
     def on_mount(self) -> None:
+        if self.outer is not None and self.outer.signum is not None:  # it came before the app took over
+            self._quit_on_signal(self.outer.signum)
         requested = self._requested_theme
         if requested is not None:
             if requested in self.available_themes:

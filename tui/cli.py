@@ -133,7 +133,9 @@ def run_live(session: Session, args: argparse.Namespace, record: Path | None,
     # Around the app (which handles the signals itself while it runs): a signal before it is up
     # stops the engine, and one after it (a closed terminal's second SIGHUP) does not cut the end short.
     with SignalStop(session.control, ctrl_c=False) as stop:
+        app.outer = stop
         app.run()
+        stop.closing()
         session.close()
         summary = session.summary
         if record is not None:
@@ -167,6 +169,7 @@ def replay_in_tui(args: argparse.Namespace, demo: bool = False) -> int:
     playing, speed = (True, REPLAY_PACE) if demo else (args.play, pace(args.speed, REPLAY_PACE))
     app = replay_app(cursor, demo=demo, playing=playing, speed=speed, theme=args.theme)
     with SignalStop(None, ctrl_c=False) as stop:
+        app.outer = stop
         app.run()
         recording.close()
     signalled = app.signalled or stop.signum

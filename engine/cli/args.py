@@ -164,7 +164,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                      help=f"disks in the tower; the task takes 2^N - 1 steps (default {DEFAULT_DISKS}; the paper ran 20)")
     run.add_argument("--k", type=k_or_auto, default=3, metavar="K",
                      help="a candidate wins when it leads every other by K votes (default 3, the paper's); "
-                          "'auto' takes k_min from --calibration")
+                          "'auto' takes k_min from --calibration, at the lowest p_vote its samples cannot rule out")
     run.add_argument("--calibration", type=Path, default=None, metavar="FILE",
                      help="a file from 'maker calibrate --out', for --k auto")
     run.add_argument("--target", type=bounded_float(0, 1, open_low=True), default=0.95, metavar="T",
@@ -187,8 +187,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--parallel", type=bounded_int(1), default=None, metavar="P",
                      help="samples sent at the start of a step (default K); more cut latency but may be wasted")
     run.add_argument("--yes", action="store_true",
-                     help=f"start a run of more than {BIG_RUN_DISKS} disks (hours to days, and a recording of gigabytes) "
-                          "without being asked")
+                     help=f"start a run of more than {BIG_RUN_DISKS} disks; without it, such a run only says how "
+                          "long it would take and how big its recording would be")
     run.add_argument("--stop-on-error", action="store_true",
                      help="stop at the first step the audit finds wrong (default: count and go on)")
     add_lookahead_option(run)
@@ -311,6 +311,7 @@ def add_record_options(parser: argparse.ArgumentParser) -> None:
     """Recording options of ``solve``."""
     group = parser.add_argument_group("recording")
     group.add_argument("--record", type=record_path, default=None, metavar="FILE",
-                       help="record every sample to FILE (SQLite; must not exist) for resume and replay")
+                       help="record every sample to FILE (SQLite; a new file, or an empty one) for resume and "
+                            "replay")
     group.add_argument("--keep-text", action="store_true",
                        help="keep every reply's text (default: red-flagged and minority replies only)")

@@ -27,7 +27,7 @@ from engine.cli.output import figures_table, flags_text, usd
 from engine.durations import duration_text
 from engine.models.sim import SIM_MODEL
 from engine.task.hanoi import MAX_DISKS, total_steps
-from engine.voting.calibrate import Calibration, calibrate
+from engine.voting.calibrate import ADVICE_TARGET, Calibration, calibrate
 from engine.voting.scaling import NoMargin, k_min
 
 
@@ -85,9 +85,9 @@ def calibrate_command(args: argparse.Namespace) -> int:
 
 
 def _point_k(result: Calibration) -> int | None:
-    """k_min at 0.95 from the point estimate alone (what a calibration that trusts it would say)."""
+    """k_min at the advice's target from the point estimate alone (what trusting it would say)."""
     try:
-        return k_min(result.p_vote, total_steps(result.disks), 0.95)
+        return k_min(result.p_vote, total_steps(result.disks), ADVICE_TARGET)
     except NoMargin:
         return None
 
@@ -101,7 +101,8 @@ def print_calibration(result: Calibration, console: Console, out: Path | None) -
     table.add_row("prompt", result.prompt_label)
     table.add_row("p (right)", f"{result.p:.4f}  (95% interval {low:.4f} to {high:.4f})")
     table.add_row("p_vote (right | valid)", f"{result.p_vote:.4f}  ({vote_low:.4f} to {vote_high:.4f})")
-    table.add_row("advised with", f"p_vote = {result.p_advised:.4f}, the pessimistic end of its interval")
+    table.add_row("k_min uses", f"p_vote = {result.p_advised:.4f}: the lowest that these samples cannot rule out "
+                  "(95% confidence)")
     table.add_row("v (valid)", f"{result.v:.4f}")
     table.add_row("red flags", flags_text(result.red_flags))
     table.add_row("tokens in / out", f"{result.mean_tokens_in:,.0f} / {result.mean_tokens_out:,.0f} a sample")
@@ -112,30 +113,35 @@ def print_calibration(result: Calibration, console: Console, out: Path | None) -
                       f"({result.wall_s:.0f} s for {result.samples:,})")
     console.print(table)
     projection = Table(title=f"a full {result.disks}-disk run", box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in ("target", "k_min", "samples/step", "cost", "time"):
+    for name in ("target", "k_min (votes ahead to win)", "samples/step", "cost", "time"):
         projection.add_column(name, justify="right")
     for row in result.projections:
         projection.add_row(
             f"{row.target:g}",
-            "none (p_vote <= 0.5)" if row.k_min is None else str(row.k_min),
+            ("none (too few samples)" if result.p_vote > 0.5 else "none (p_vote <= 0.5)") if row.k_min is None
+            else str(row.k_min),
             "-" if row.expected_samples_per_step is None else f"{row.expected_samples_per_step:.3f}",
             usd(row.cost_usd),
             "-" if row.time_s is None else duration_text(row.time_s),
         )
     console.print(projection)
-    say = console.print
+    note = console.print
     point = _point_k(result)
-    advised = next((row.k_min for row in result.projections if row.target == 0.95), None)
+    advised = next((row.k_min for row in result.projections if row.target == ADVICE_TARGET), None)
     if advised is not None and point is not None and advised > point:
         more = (f"; with about {result.samples_for_less:,} valid samples right as often, it would be "
-                f"k = {advised - 1}" if result.samples_for_less else "")
-        say(f"k_min comes from p_vote = {result.p_advised:.4f}, the pessimistic end of its 95% interval: "
-            f"{result.valid:,} valid samples are too few to trust the point estimate ({result.p_vote:.4f}), "
-            f"which alone would say k = {point} at 0.95{more}.", highlight=False)
+                f"k = {result.k_with_more}" if result.samples_for_less else "")
+        note(f"The target's chance of a run without a single error holds only if the model is right as often "
+             f"as assumed: these {result.valid:,} valid samples show p_vote = {result.p_vote:.4f}, but cannot "
+             f"rule out {result.p_advised:.4f}, so k_min is taken from that (the rate they show would say "
+             f"k = {point} at {ADVICE_TARGET:g}){more}.", highlight=False)
     hopeless = all(row.k_min is None for row in result.projections)
     if hopeless and result.p_vote > 0.5:
-        say(f"No k can be trusted yet: p_vote's 95% interval reaches down to {result.p_advised:.4f}, at or below "
-            f"0.5, after {result.valid:,} valid samples. Calibrate with more samples.", style="bold", highlight=False)
+        more = (f" About {result.samples_for_less:,} valid samples right as often would allow one."
+                if result.samples_for_less else "")
+        note(f"No k can be trusted yet: these {result.valid:,} valid samples cannot rule out a p_vote as low as "
+             f"{result.p_advised:.4f}, at or below 0.5, where no k helps. Calibrate with more samples.{more}",
+             style="bold", highlight=False)
     elif hopeless:
         why = ("none of its samples was a valid answer" if result.valid == 0
                else f"only {result.p_vote:.1%} of its valid answers are right")

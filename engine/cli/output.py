@@ -9,7 +9,7 @@ from rich.table import Table
 
 from engine.models.faults import FAULT_LABELS
 from engine.models.sampler import ServerReport, WireReport
-from engine.recording.format import has_wal
+from engine.recording.files import has_wal
 from engine.run.summary import RunSummary
 
 

@@ -59,7 +59,8 @@ def info(args: argparse.Namespace) -> int:
     elif facts["complete"]:
         state = "complete"
     else:
-        state = f"resumable ({facts['last_stop'] or 'interrupted: it stopped without a word'})"
+        how = facts["last_stop"] or "interrupted: the process died without recording why"
+        state = f"resumable; {how}"
     table.add_row("recording", f"{facts['path']} ({state})")
     table.add_row("model", facts["model"] + (f" at {facts['base_url_host']}" if facts["base_url_host"] else ""))
     table.add_row("disks, k", f"{facts['disks']}, {facts['k']}")

@@ -95,6 +95,7 @@ def run_session_headless(session: Session, as_json: bool, expected: float | None
             else:
                 summary = asyncio.run(session.run())
         finally:
+            stop.closing()
             session.close()
         if as_json:
             say(summary.model_dump_json(), fallback=False)
@@ -110,7 +111,7 @@ def run_session_headless(session: Session, as_json: bool, expected: float | None
                 out = Console()
                 print_summary(summary, out, expected=expected)
                 if hint is not None:
-                    out.print(hint, style="dim", highlight=False)
+                    out.print(hint, style="dim", highlight=False, soft_wrap=True)  # a path is never broken
             except OSError:  # the terminal is gone (a SIGHUP): the hint goes to stderr, if that is still there
                 discard(sys.stdout)
                 if hint is not None:

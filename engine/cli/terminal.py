@@ -30,8 +30,9 @@ def signal_exit_status(signum: int) -> int:
 class SignalStop:
     """From the main thread, while it is entered: the first Ctrl-C, SIGTERM (a kill) or SIGHUP (a
     closed terminal) stops the run at once, cancelling the requests in flight; a second Ctrl-C
-    aborts. A repeated SIGTERM or SIGHUP does nothing more: a closed terminal often sends two SIGHUPs
-    (the shell's and then the kernel's), and the stop is already under way."""
+    aborts, until the recording starts closing (:meth:`closing`). A repeated SIGTERM or SIGHUP does
+    nothing more: a closed terminal often sends two SIGHUPs (the shell's and then the kernel's), and
+    the stop is already under way. A signal that was ignored when it began (``nohup``) stays ignored."""
 
     def __init__(self, control: RunControl | None, ctrl_c: bool = True) -> None:
         self.control = control
@@ -39,11 +40,19 @@ class SignalStop:
         """The signal that stopped the run; None while none has."""
         self._signals = ((signal.SIGINT,) if ctrl_c else ()) + STOP_SIGNALS
         self._previous: dict[int, Any] = {}
+        self._closing = False
 
     def __enter__(self) -> Self:
         for signum in self._signals:
+            if signal.getsignal(signum) is signal.SIG_IGN:
+                continue  # ignored on purpose (nohup ignores SIGHUP): a long run must outlive its terminal
             self._previous[signum] = signal.signal(signum, self._handle)
         return self
+
+    def closing(self) -> None:
+        """The run has ended and its recording is closing: no signal may cut that short now (a
+        second Ctrl-C would otherwise abort it halfway)."""
+        self._closing = True
 
     def __exit__(self, *exc_info: object) -> None:
         for signum, previous in self._previous.items():
@@ -51,6 +60,8 @@ class SignalStop:
         self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._closing:
+            return
         if self.signum is not None:
             if signum == signal.SIGINT:
                 raise KeyboardInterrupt

@@ -11,12 +11,14 @@ Layout (``PRAGMA application_id`` marks the file as maker's; ``user_version`` is
 - ``undecided``: the samples of steps that hit their cap, which a resumed run samples again.
 
 Schema 2 records each sample's input tokens exactly; schema 1 (still read) kept a step's total,
-which readers split evenly over its replies and mark as estimated.
+which readers split evenly over its replies and mark as estimated. Schema 3 has schema 2's tables;
+its metadata may hold a served model's wire and its samples the red flag ``empty``, which a
+maker that knows only schema 2 would take for damage: the version tells it to upgrade instead.
+Resuming a schema-2 file makes it schema 3.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import struct
 import time
 from pathlib import Path
@@ -31,7 +33,7 @@ from engine.task.hanoi import Move, State
 from engine.task.parser import Answer, RedFlag
 
 APPLICATION_ID = 0x4D414B52  # "MAKR"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 OLDEST_SCHEMA = 1
 BLOCK_STEPS = 256
 FLUSH_INTERVAL_S = 0.5
@@ -161,8 +163,8 @@ def recording_meta(
 
 
 def check_file(path: Path) -> int:
-    """Reject, from its header alone, a file that is not a usable maker recording; returns its
-    schema version."""
+    """Reject, from its header (and whether a log lies beside it), a file that is not a usable
+    maker recording; returns its schema version."""
     path = Path(path)
     if not path.exists():
         raise RecordingError(f"{path}: no such file")
@@ -194,36 +196,7 @@ def check_file(path: Path) -> int:
     # With a write-ahead log beside it, the pages that count may be in the log: a checkpoint that
     # ran out of disk space can leave a header promising pages the file never got. SQLite reads the
     # log; the whole-file check (Recording.verify) judges what it reads.
-    if change_counter == valid_for and size < pages * page_size and not has_wal(path):
+    wal = Path(f"{path}-wal")
+    if change_counter == valid_for and size < pages * page_size and not (wal.is_file() and wal.stat().st_size):
         raise RecordingError(f"{path}: truncated ({size:,} bytes, the header promises {pages * page_size:,})")
     return user_version
-
-
-def has_wal(path: Path) -> bool:
-    """Whether a recording has a write-ahead log beside it with something in it (a run that was
-    cut short, or a close that ran out of space): it must stay with the file."""
-    wal = Path(f"{path}-wal")
-    return wal.is_file() and wal.stat().st_size > 0
-
-
-def is_stub(path: Path) -> bool:
-    """Whether ``path`` is what a recording left when it could not write its first page or its
-    metadata (a full disk): an empty file, or one of maker's databases without its metadata.
-    Such a file holds no step; a new recording may take its place."""
-    path = Path(path)
-    if not path.is_file():
-        return False
-    if path.stat().st_size == 0:
-        return True
-    try:
-        check_file(path)
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if "meta" not in tables:
-                return True
-            return connection.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 0
-        finally:
-            connection.close()
-    except (RecordingError, sqlite3.Error):
-        return False

@@ -8,11 +8,7 @@ raises :class:`RecordingError` with one line that says where.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
-import shutil
 import sqlite3
-import tempfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +25,8 @@ from engine.recording.codec import (
     unpack_move,
     unpack_state,
 )
-from engine.recording.format import RecordingError, RecordingMeta, StepRecord, check_file, has_wal
+from engine.recording.files import being_written, first_line, missing_log, open_for_reading
+from engine.recording.format import RecordingError, RecordingMeta, StepRecord, check_file
 from engine.run.config import Checkpoint
 from engine.run.totals import Totals, totals_from_json
 from engine.task.hanoi import IllegalMove, Move, State, apply_move, start_state, total_steps
@@ -48,11 +45,11 @@ def _damage(path: Path, where: str) -> Iterator[None]:
     except RecordingError:
         raise
     except sqlite3.Error as exc:
-        raise RecordingError(f"{path}: damaged recording ({_first_line(exc)})") from None
+        raise RecordingError(f"{path}: damaged recording ({first_line(exc)})") from None
     except ValidationError as exc:
         raise RecordingError(f"{path}: {where} is damaged ({exc.errors()[0]['msg']})") from None
     except (ValueError, IllegalMove, zlib.error, IndexError, KeyError, TypeError, OverflowError) as exc:
-        raise RecordingError(f"{path}: {where} is damaged ({_first_line(exc)})") from None
+        raise RecordingError(f"{path}: {where} is damaged ({first_line(exc)})") from None
 
 
 class Recording:
@@ -63,20 +60,19 @@ class Recording:
         self.schema_version = check_file(self.path)
         self.exact_tokens_in = self.schema_version >= 2
         """Whether each sample's input tokens were recorded (schema 2), not split from a step's total."""
-        self._scratch: tempfile.TemporaryDirectory[str] | None = None
-        self._connection = self._open()
+        self._connection, self._scratch = open_for_reading(self.path)
         try:
             with _damage(self.path, "the run metadata"):
                 row = self._connection.execute("SELECT value FROM meta WHERE key = 'recording'").fetchone()
                 if row is None:
-                    raise RecordingError(f"{self.path}: no run metadata (a damaged recording)")
+                    raise RecordingError(f"{self.path}: no run metadata{missing_log(self.path)}")
                 self.meta = RecordingMeta.model_validate_json(row[0])
                 if self.meta.run.prompt is None:  # made before recordings kept their prompt: it was this one
                     self.meta.run = self.meta.run.model_copy(update={"prompt": built_in("guided", self.meta.run.disks)})
                 spans = self._connection.execute("SELECT first_step, last_step FROM blocks ORDER BY first_step").fetchall()
                 self._length = _contiguous(self.path, spans, total_steps(self.meta.run.disks))
         except RecordingError:
-            self._connection.close()
+            self.close()
             raise
         self.disks = self.meta.run.disks
 
@@ -89,33 +85,10 @@ class Recording:
         if self._scratch is not None:
             self._scratch.cleanup()
 
-    def _open(self) -> sqlite3.Connection:
-        """The file, read-only. Where nothing can be written (a read-only mount), SQLite cannot make
-        the shared-memory file a log needs: a file without a log is read as it is (immutable); one
-        with a log is read from a copy of both, made in a scratch folder."""
-        path = self.path
-        try:
-            return _open_read_only(path)
-        except RecordingError:
-            if os.access(path.parent, os.W_OK):
-                raise
-        if not has_wal(path):
-            return _open_read_only(path, immutable=True)
-        self._scratch = tempfile.TemporaryDirectory(prefix="maker-read-")
-        copy = Path(self._scratch.name) / path.name
-        shutil.copyfile(path, copy)
-        shutil.copyfile(f"{path}-wal", f"{copy}-wal")
-        return _open_read_only(copy)
-
     @property
     def being_written(self) -> bool:
         """Whether a maker process holds the file's writer lock now (a run under way)."""
-        try:
-            with open(self.path, "rb") as handle:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        return False
+        return being_written(self.path)
 
     def __enter__(self) -> Recording:
         return self
@@ -368,22 +341,3 @@ def _contiguous(path: Path, spans: list[tuple[Any, Any]], most: int) -> int:
     if expected - 1 > most:
         raise RecordingError(f"{path}: damaged recording ({expected - 1:,} steps for a run of {most:,})")
     return expected - 1
-
-
-def _open_read_only(path: Path, immutable: bool = False) -> sqlite3.Connection:
-    """Open with ``mode=ro``: no write can happen through this connection. Text comes back as
-    bytes, so damaged text is reported by the decoders instead of failing inside sqlite3."""
-    try:
-        uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
-        connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
-        connection.text_factory = bytes
-        connection.execute("PRAGMA query_only = ON")
-        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        return connection
-    except (sqlite3.Error, ValueError) as exc:  # ValueError: SQLite's own message about a damaged schema is not UTF-8
-        raise RecordingError(f"{path}: damaged recording ({_first_line(exc)})") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

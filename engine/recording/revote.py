@@ -81,7 +81,7 @@ def _judge_again(
     answer: Answer | None, red_flag: RedFlag | None, cut: bool, tokens_out: int, text: str | None, limit: int, disks: int
 ) -> Answer | None:
     """A recorded sample judged under a new token limit: its candidate, or None if red-flagged."""
-    if is_too_long("length" if cut else "stop", tokens_out, limit):
+    if is_too_long("length" if cut else "stop", tokens_out, limit, len(text) if text is not None else 0):
         return None
     if red_flag is RedFlag.TOO_LONG:
         # Flagged for length under the old limit but within the new one: parse its kept text.

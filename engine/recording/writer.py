@@ -9,17 +9,16 @@ with the reason ``recording_error``; every step committed before it stays, ready
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 from engine.models.sampler import Sampler, WireReport
 from engine.recording.codec import MAX_U32, PLAIN_HEADER, CodecError, encode_step, pack_move, pack_state
+from engine.recording.files import check_writable, is_stub, lock, remove_empty
 from engine.recording.format import (
     APPLICATION_ID,
     BLOCK_STEPS,
@@ -29,7 +28,6 @@ from engine.recording.format import (
     RecordingError,
     RecordingMeta,
     check_file,
-    is_stub,
 )
 from engine.run.config import Checkpoint
 from engine.run.events import Event, Listener, RunFinished, SamplesDiscarded, StepDecided, StepUndecided
@@ -91,17 +89,19 @@ class Recorder:
         # This session has not stopped yet: should it die without a word, the file says interrupted.
         meta.last_stop = meta.last_message = None
         if append:  # one writer at a time: take the lock before anything is written
-            self._exact_tokens_in = check_file(self.path) >= 2
-            _writable(self.path)
-            self._lock_file = _lock(self.path)
+            schema = check_file(self.path)
+            self._exact_tokens_in = schema >= 2
+            check_writable(self.path)
+            self._lock_file = lock(self.path)
             self._connection = _open_for_writing(self.path, create=False, on_failure=self._lock_file.close)
         else:
+            schema = SCHEMA_VERSION
             self._exact_tokens_in = True
             if is_stub(self.path):  # what a run that could not write its metadata left: no step in it
-                _remove(self.path)
+                remove_empty(self.path)
             self._connection = _open_for_writing(self.path, create=True)
             try:
-                self._lock_file = _lock(self.path)
+                self._lock_file = lock(self.path)
             except RecordingError:
                 self._connection.close()
                 raise
@@ -109,13 +109,15 @@ class Recorder:
         self._wire_before = meta.wire
         """The wire of the sessions recorded before this one (a resumed run)."""
         try:
+            if append and 2 <= schema < SCHEMA_VERSION:  # what this session writes is the newer schema's
+                self._connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._write_meta()
             (self._attempts,) = self._connection.execute("SELECT COALESCE(MAX(attempt), 0) FROM undecided").fetchone()
         except sqlite3.Error as exc:  # a full disk, say: a new file is left as nothing at all
             self._connection.close()
             self._lock_file.close()
             if not append:
-                _remove(self.path)
+                remove_empty(self.path)
             raise RecordingError(f"cannot write {self.path}: {exc}") from None
         self._k = meta.k_at(start.step)
         self._texts: list[tuple[int, bytes]] = []
@@ -314,7 +316,8 @@ class Recorder:
             self._connection.execute("INSERT OR REPLACE INTO meta VALUES ('recording', ?)", (self.meta.model_dump_json(),))
 
     def close(self) -> None:
-        """Write everything pending and the metadata; leave the file as a plain (non-WAL) database."""
+        """Write everything pending and the metadata; leave the file as a plain (non-WAL) database,
+        unless a write failed (then the log keeps what was committed, beside the file)."""
         self._closed.set()
         self._guard.join()
         try:
@@ -329,8 +332,8 @@ class Recorder:
             self._error = self._error or exc
         try:
             # Readers of a finished recording then need no WAL files (and leave none behind). Not
-            # after a failed write: folding the log into a file on a full disk can only half work;
-            # the log keeps every committed step, and readers take it into account.
+            # after a failed write: on a full disk the log stays (SQLite may still try to fold it in
+            # as the connection closes, which is safe: the log is only dropped once the file has it).
             if self._error is None:
                 self._connection.execute("PRAGMA journal_mode = DELETE")
         except sqlite3.Error:
@@ -347,6 +350,10 @@ def _open_for_writing(path: Path, create: bool, on_failure: Callable[[], object]
     straight into the main file so that even a crashed recording's header says what it is."""
     if create:
         if path.exists():
+            try:
+                check_file(path)
+            except RecordingError:
+                raise RecordingError(f"{path} already exists and is not a maker recording: choose another name") from None
             raise RecordingError(f"{path} already exists: resume it with 'maker resume {path}' or choose another name")
         if not path.parent.is_dir():
             raise RecordingError(f"cannot create {path}: no directory {path.parent}")
@@ -367,33 +374,5 @@ def _open_for_writing(path: Path, create: bool, on_failure: Callable[[], object]
         if on_failure is not None:
             on_failure()
         if create:  # a file begun and not finished holds no step: leave nothing behind
-            _remove(path)
+            remove_empty(path)
         raise RecordingError(f"cannot open {path} for writing: {exc}") from None
-
-
-def _remove(path: Path) -> None:
-    """Remove a recording that holds no step, with its log files."""
-    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
-
-
-def _writable(path: Path) -> None:
-    """Refuse in one line a recording that cannot be written where it is (a read-only mount, a
-    file without write permission): it can be replayed, inspected and exported, not resumed."""
-    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
-        raise RecordingError(f"{path} cannot be written where it is (a read-only place, or no permission): "
-                             "it can be replayed, inspected and exported; to resume it, copy it somewhere writable")
-
-
-def _lock(path: Path) -> IO[bytes]:
-    """An exclusive advisory lock on the recording: one writer at a time."""
-    import fcntl
-
-    handle = open(path, "rb")  # noqa: SIM115 - held for the recorder's lifetime
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise RecordingError(f"{path} is being written by another maker process") from None
-    return handle

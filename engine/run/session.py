@@ -69,7 +69,8 @@ def new_session(
     control: RunControl | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Session:
-    """A fresh run, recorded to ``record`` when given (the file must not exist)."""
+    """A fresh run, recorded to ``record`` when given (a new file, or an empty one that a recording
+    which never got going left there)."""
     config = config.model_copy(update={"prompt": config.template()})  # the recording keeps the whole text
     control = control or RunControl(clock=clock)
     runner = Runner(config, sampler, pricing=pricing, control=control, clock=clock)

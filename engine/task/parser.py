@@ -28,7 +28,8 @@ class RedFlag(StrEnum):
     """Why a sample was thrown away instead of counted as a vote."""
 
     TOO_LONG = "too_long"
-    """The reply was cut at the token limit or used more output tokens than allowed."""
+    """The reply was cut at the token limit, used more output tokens than allowed, or is longer in
+    characters than that many tokens could be (whatever usage the server reports)."""
     NO_MOVE = "no_move"
     """No ``move =`` anywhere."""
     NO_STATE = "no_state"
@@ -165,14 +166,17 @@ def is_too_long(finish_reason: str | None, tokens_out: int, max_tokens: int, cha
     return finish_reason == "length" or tokens_out > max_tokens or chars > max_tokens * MAX_CHARS_PER_TOKEN
 
 
-@lru_cache(maxsize=1024)
 def judge_reply(text: str, finish_reason: str | None, tokens_out: int, max_tokens: int, disks: int) -> Parsed:
     """A reply's candidate, or the red flag that rejects it: too long first (an empty reply cut at
-    the limit, as reasoning models leave one, included), then empty, then the parser's.
-
-    Cached: a step's samples at temperature 0 and many at 0.1 are the same reply, counted the same."""
+    the limit, as reasoning models leave one, included), then empty, then the parser's."""
     if is_too_long(finish_reason, tokens_out, max_tokens, len(text)):
-        return RedFlag.TOO_LONG
+        return RedFlag.TOO_LONG  # before the cache: a megabyte reply is never kept in it
+    return _judge_text(text, disks)
+
+
+@lru_cache(maxsize=1024)
+def _judge_text(text: str, disks: int) -> Parsed:
+    """Cached: a step's samples at temperature 0 and many at 0.1 are the same reply, counted the same."""
     if not text or text.isspace():
         return RedFlag.EMPTY
     return parse_answer(text, disks)

@@ -36,6 +36,8 @@ from engine.task.prompt import DEFAULT_STYLE, PromptBuilder, PromptTemplate, bui
 from engine.voting.scaling import NoMargin, expected_samples_per_step, k_min, wilson_interval
 
 TARGETS = (0.90, 0.95, 0.99)
+ADVICE_TARGET = 0.95
+"""The target the advice in words is given at (the middle of :data:`TARGETS`)."""
 
 
 class CalibrationError(Exception):
@@ -88,8 +90,11 @@ class Calibration(BaseModel):
     projections: list[Projection] = Field(default_factory=list)
     """At each target: k_min from :attr:`p_advised`, and the samples, cost and time it takes."""
     samples_for_less: int | None = None
-    """Samples, with the same share right, after which the advised k at 95% would be one less
-    (None: it already is the point estimate's k, or no k can help)."""
+    """Valid samples, with the same share right, after which the advised k at 0.95 would be lower,
+    or, when no k can be trusted yet, after which one could (None: the advice is already the point
+    estimate's k, or p_vote <= 0.5 and no number of samples helps)."""
+    k_with_more: int | None = None
+    """The advised k at 0.95 after :attr:`samples_for_less` valid samples."""
     created_at: str = ""
 
     @property
@@ -140,9 +145,10 @@ class Calibration(BaseModel):
             raise CalibrationError(f"{path}: not a maker calibration file ({str(exc).splitlines()[0]})") from None
 
 
-def samples_for_less(right: int, valid: int, disks: int, target: float = 0.95) -> int | None:
-    """Valid samples, with the same share right, after which k_min from the interval's pessimistic
-    end is one less than now; None when it is already the point estimate's (or no k can help)."""
+def samples_for_less(right: int, valid: int, disks: int, target: float = ADVICE_TARGET) -> tuple[int, int] | None:
+    """See :attr:`Calibration.samples_for_less`: that many samples and the k they would advise.
+    The share right is kept as it is (no rounding), so that the advice only goes down as the
+    samples grow, and a bisection finds the first count that lowers it."""
     steps = total_steps(disks)
     if valid == 0 or right * 2 <= valid:
         return None
@@ -150,7 +156,7 @@ def samples_for_less(right: int, valid: int, disks: int, target: float = 0.95) -
 
     def advised(n: int) -> int | None:
         try:
-            return k_min(wilson_interval(round(share * n), n)[0], steps, target)
+            return k_min(wilson_interval(share * n, n)[0], steps, target)
         except NoMargin:
             return None
 
@@ -169,7 +175,7 @@ def samples_for_less(right: int, valid: int, disks: int, target: float = 0.95) -
             high = middle
         else:
             low = middle
-    return high
+    return high, advised(high)  # type: ignore[return-value]
 
 
 def projections(
@@ -180,11 +186,9 @@ def projections(
     cost_per_sample: float | None,
     latency_s: float,
     sequential: bool = False,
-    point: float | None = None,
 ) -> list[Projection]:
-    """k_min, samples, cost and time of a full run at each target, k_min from ``p_vote`` (the
-    advised p: the pessimistic end of its interval); a calibration's point estimate goes in as
-    ``point`` for the samples a step takes at that k.
+    """k_min, samples, cost and time of a full run at each target, all from ``p_vote`` (for a
+    calibration, the advised p: the pessimistic end of its interval, as ``plan`` takes it too).
 
     Time assumes the first k samples of a step go out together (one round trip) and the rest one
     at a time, which is what the runner does: ``latency * (1 + extra samples)`` a step. A sampler
@@ -195,7 +199,7 @@ def projections(
     for target in TARGETS:
         try:
             k = k_fixed or k_min(p_vote, steps, target)
-            per_step = expected_samples_per_step(point if point is not None else p_vote, k, v) if v > 0 else None
+            per_step = expected_samples_per_step(p_vote, k, v) if v > 0 else None
         except NoMargin:
             rows.append(Projection(target=target, k_min=None, expected_samples_per_step=None, cost_usd=None, time_s=None))
             continue
@@ -256,6 +260,8 @@ async def calibrate(
     if sequential and latency == 0.0:
         latency = time.perf_counter() - began  # its own compute time is all a sample takes
     p_vote = right / valid if valid else 0.0
+    p_vote_interval = wilson_interval(right, valid)
+    more = samples_for_less(right, valid, disks)
     v = valid / n if n else 0.0
     mean_in, mean_out = tokens_in / n, tokens_out / n
     cost_per_sample = pricing.cost(mean_in, mean_out) if pricing else None
@@ -273,7 +279,7 @@ async def calibrate(
         p=right / n,
         p_interval=wilson_interval(right, n),
         p_vote=p_vote,
-        p_vote_interval=wilson_interval(right, valid),
+        p_vote_interval=p_vote_interval,
         v=v,
         mean_tokens_in=mean_in,
         mean_tokens_out=mean_out,
@@ -284,8 +290,8 @@ async def calibrate(
         price_in=pricing.input_usd_per_m if pricing else None,
         price_out=pricing.output_usd_per_m if pricing else None,
         cost_per_sample_usd=cost_per_sample,
-        projections=projections(wilson_interval(right, valid)[0], v, disks, None, cost_per_sample, latency / n, sequential,
-                                point=p_vote),
-        samples_for_less=samples_for_less(right, valid, disks),
+        projections=projections(p_vote_interval[0], v, disks, None, cost_per_sample, latency / n, sequential),
+        samples_for_less=more[0] if more else None,
+        k_with_more=more[1] if more else None,
         created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )

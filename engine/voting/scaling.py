@@ -74,7 +74,7 @@ def expected_cost(
     return cost_per_sample * steps * expected_samples_per_step(p, k, valid_rate)
 
 
-def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -> tuple[float, float]:
+def wilson_interval(successes: float, trials: int, z: float = 1.959963984540054) -> tuple[float, float]:
     """The Wilson score interval for a proportion (95% by default)."""
     if trials <= 0:
         return (0.0, 1.0)
