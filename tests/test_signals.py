@@ -132,8 +132,13 @@ def _start(record: Path, *extra: str, **popen) -> subprocess.Popen:
 
 
 def test_ctrl_c_without_json_prints_the_summary_and_the_hint_and_exits_130(tmp_path):
+    """Started as a shell starts a background job (Ctrl-C ignored): a SIGINT sent to it still stops it."""
     record = tmp_path / "interrupted.maker"
-    process = _start(record)
+
+    def as_a_background_job():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    process = _start(record, preexec_fn=as_a_background_job)
     try:
         _until(lambda: _blocks(record) >= 1 or process.poll() is not None, "the first block")
         process.send_signal(signal.SIGINT)

@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.screen import Screen
 
-from engine.cli.terminal import SignalStop, discard
+from engine.cli.terminal import SignalStop, discard, left_to_nohup
 from engine.run.control import STOP_SIGNALS
 from engine.run.session import Session
 from engine.view.live import LiveView
@@ -74,8 +74,8 @@ class MakerApp(App[None]):
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             previous = signal.getsignal(signum)
-            if previous is signal.SIG_IGN:
-                continue  # ignored on purpose (nohup ignores SIGHUP): the run outlives its terminal
+            if left_to_nohup(signum):
+                continue
             try:
                 loop.add_signal_handler(signum, self._quit_on_signal, signum)
             except (NotImplementedError, RuntimeError, ValueError):  # no signals here, or not the main thread

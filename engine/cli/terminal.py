@@ -27,12 +27,19 @@ def signal_exit_status(signum: int) -> int:
     return SIGNAL_EXIT_BASE + signum
 
 
+def left_to_nohup(signum: int) -> bool:
+    """Whether ``signum`` is a hang-up that ``nohup`` told this process to ignore, so that a long
+    run outlives its terminal: it stays ignored. (Only SIGHUP: a shell starts background jobs with
+    Ctrl-C ignored too, and a deliberate SIGINT or SIGTERM must still stop them.)"""
+    return signum == getattr(signal, "SIGHUP", None) and signal.getsignal(signum) is signal.SIG_IGN
+
+
 class SignalStop:
     """From the main thread, while it is entered: the first Ctrl-C, SIGTERM (a kill) or SIGHUP (a
     closed terminal) stops the run at once, cancelling the requests in flight; a second Ctrl-C
     aborts, until the recording starts closing (:meth:`closing`). A repeated SIGTERM or SIGHUP does
     nothing more: a closed terminal often sends two SIGHUPs (the shell's and then the kernel's), and
-    the stop is already under way. A signal that was ignored when it began (``nohup``) stays ignored."""
+    the stop is already under way. A hang-up that ``nohup`` ignores stays ignored."""
 
     def __init__(self, control: RunControl | None, ctrl_c: bool = True) -> None:
         self.control = control
@@ -44,8 +51,8 @@ class SignalStop:
 
     def __enter__(self) -> Self:
         for signum in self._signals:
-            if signal.getsignal(signum) is signal.SIG_IGN:
-                continue  # ignored on purpose (nohup ignores SIGHUP): a long run must outlive its terminal
+            if left_to_nohup(signum):
+                continue
             self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
