@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from engine.models.faults import FAULT_LABELS
+from engine.models.faults import faults_text
 from engine.models.sampler import ServerReport, WireReport
 from engine.recording.files import has_wal
 from engine.run.summary import RunSummary
@@ -50,17 +50,11 @@ def wasted_text(samples: int, tokens_in: int, tokens_out: int, usd: float | None
     return f"{samples:,} samples ({tokens_in:,} / {tokens_out:,} tokens{cost})"
 
 
-def faults_text(faults: dict[str, int]) -> str:
-    """Faults by kind as people write them: ``429: 18 · 5xx: 3`` (none: ``no faults``)."""
-    shown = [f"{FAULT_LABELS.get(kind, kind)}: {count:,}" for kind, count in faults.items() if count]
-    return " · ".join(shown) or "no faults"
-
-
 def server_text(server: ServerReport) -> str:
     """One server's share of a fleet's work: requests, faults, and how often it went down."""
     down = f"; down {server.times_down}x" if server.times_down else ""
     now = f"; down for {server.down_s:,.0f} s now" if server.down_s is not None else ""
-    return f"{server.requests:,} requests ({faults_text(server.faults)}{down}{now})"
+    return f"{server.requests:,} requests ({faults_text(server.faults) or 'no faults'}{down}{now})"
 
 
 def rate_text(wire: WireReport) -> str:
@@ -77,7 +71,7 @@ def wire_rows(table: Table, wire: WireReport) -> None:
     """A served model's requests, retries, faults, rate and servers, as rows of ``table``."""
     hedged = f", {wire.hedged:,} asked again for being slow" if wire.hedged else ""
     table.add_row("requests", f"{wire.requests:,} sent, {wire.replies:,} replies, {wire.retries:,} retries{hedged}")
-    table.add_row("faults (retried)", faults_text(wire.faults))
+    table.add_row("faults (retried)", faults_text(wire.faults) or "no faults")
     table.add_row("rate", rate_text(wire))
     if len(wire.servers) > 1 or any(server.times_down for server in wire.servers):
         for server in wire.servers:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.models.faults import FAULT_LABELS
+from engine.models.faults import faults_text
 from engine.models.sampler import WireReport
 from engine.view.snapshot import Snapshot
 from tui.widgets.figures import Figures, Row
@@ -14,11 +14,10 @@ def rpm(value: float | None) -> str:
 
 
 def faults_row(wire: WireReport) -> Row:
-    faults = [(FAULT_LABELS.get(kind, kind), count) for kind, count in wire.faults.items() if count]
-    if not faults:
+    if not any(wire.faults.values()):
         return Row("faults", "none")
-    return Row("faults", " · ".join(f"{name}: {compact(count)}" for name, count in faults),
-               "alert" if wire.status else "", short=" ".join(f"{name}:{compact(count)}" for name, count in faults))
+    return Row("faults", faults_text(wire.faults, compact), "alert" if wire.status else "",
+               short=faults_text(wire.faults, compact, sep=" ").replace(": ", ":"))
 
 
 def servers_row(wire: WireReport) -> Row:
