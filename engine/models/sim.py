@@ -29,6 +29,7 @@ from engine.models.sim_text import (
     overlong,
     reasoning,
     wrong_answer,
+    wrong_reasoning,
 )
 from engine.task.hanoi import (
     IllegalMove,
@@ -304,9 +305,9 @@ class SimulatedLLM:
         if self.config.wrong_answers == "same":
             if step.same_wrong is None:
                 wrong = wrong_answer(view, ErrorKind.WRONG_MOVE, None)
-                step.same_wrong = f"{view.reasoning}\n{answer_lines(*wrong, view.fenced)}"
+                step.same_wrong = f"{wrong_reasoning(view, wrong[0], None)}\n{answer_lines(*wrong, view.fenced)}"
             return step.same_wrong
         move, state = wrong_answer(view, kind, rng)
-        return f"{view.reasoning}\n{answer_lines(move, state, view.fenced)}"
+        return f"{wrong_reasoning(view, move, rng)}\n{answer_lines(move, state, view.fenced)}"
 
 

@@ -15,7 +15,8 @@ class ErrorKind(StrEnum):
     """The ways the simulated model gets a step wrong."""
 
     WRONG_MOVE = "wrong_move"
-    """Another legal move, with the state it really leads to: a consistent wrong vote."""
+    """Another legal move, with the state it really leads to and a slip of reasoning that argues
+    for it: a consistent wrong vote."""
     WRONG_STATE = "wrong_state"
     """The right move, with a disk misplaced in the next state: an inconsistent wrong vote."""
     MALFORMED = "malformed"
@@ -59,6 +60,38 @@ def reasoning(previous: Move | None, move: Move, disks: int) -> str:
         f"The previous move moved disk 1, so the other move is made: disk {disk} is the smaller top "
         f"disk of pegs {source} and {target}, so it moves from peg {source} to peg {target}."
     )
+
+
+def wrong_reasoning(view: StepView, move: Move, rng: random.Random | None) -> str:
+    """The reasoning behind ``move``, a wrong move, as a slip in following the strategy: disk 1
+    sent the wrong way round, disk 1 moved twice in a row, or the previous move misread. It names
+    the move given, with its true direction; ``rng`` None picks the first wording."""
+    if view.right is None or move == view.right[0]:
+        return view.reasoning
+    disk, source, target = move
+    way = _DIRECTION_WORD[1 if (target - source) % 3 == 1 else -1]
+    to = f"from peg {source} to peg {target}."
+    if disk != 1:  # disk 1's turn, taken for the other move's: the previous move misread
+        pegs = f"disk {disk} is the smaller top disk of pegs {source} and {target}, so it moves {to}"
+        if view.previous is None:
+            texts = [f"There is no previous move, so the other move comes first: {pegs}"]
+        else:
+            texts = [f"The previous move moved disk 1, so the other move is made: {pegs}",
+                     f"Disk 1 moved last, so it stays put and the one legal move without it is made: disk {disk} moves {to}"]
+    elif view.right[0][0] == 1:  # disk 1's turn, but the wrong way round
+        why = "There is no previous move" if view.previous is None else "The previous move did not move disk 1"
+        texts = [f"{why}, so disk 1 moves one peg {way}: {to}",
+                 f"{why}, so it is disk 1's turn; one peg {way} takes it {to}"]
+    else:  # the other move's turn, but disk 1 moves again
+        texts = [(f"The previous move moved disk 1, but disk 1 is on top of peg {source} and free to move again, "
+                  f"so it moves one peg {way}: {to}")]
+        if (way == "clockwise") == (view.disks % 2 == 0):
+            texts.append(f"The previous move did not move disk 1, so disk 1 moves one peg {way}: {to}")
+        if view.previous is not None and view.previous[1] == target:
+            texts.append(f"The previous move took disk 1 the wrong way round, so it goes back one peg {way}: {to}")
+        else:
+            texts.append(f"The previous move moved disk 1, so disk 1 keeps going, one peg {way}: {to}")
+    return texts[0] if rng is None else rng.choice(texts)
 
 
 def answer_lines(move: Move, state: State, fenced: bool) -> str:
