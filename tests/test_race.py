@@ -10,13 +10,12 @@ from rich.text import Text
 
 from engine.task.parser import RedFlag
 from tests.tui_helpers import answers, race_snapshot
-from tui.widgets.race import (
+from tui.widgets.race import plan_lanes, race
+from tui.widgets.race_parts import (
     LANE_HEAD,
     RaceStyles,
     finish_slot,
     move_words,
-    plan_lanes,
-    race,
     temperature_label,
 )
 from tui.widgets.tally import TallyView
@@ -137,3 +136,18 @@ def test_a_short_pane_keeps_the_leader_and_counts_the_answers_it_leaves_out():
     names = [LANE.match(line.plain)["name"] for line in lines if LANE.match(line.plain)]
     assert "E" in names and len(names) == 2
     assert any("+3 more answers, 3 votes" in line.plain for line in lines)
+
+
+def test_a_lane_with_the_leaders_move_says_how_its_state_differs_and_lanes_are_marked_right_or_wrong():
+    right, _, swapped, _, _ = ANSWERS  # the swapped answer has the right move, the pegs reversed
+    outcomes = [(0.0, right, None, False), (0.1, swapped, None, False), (0.1, right, None, False)]
+    view = view_of(outcomes, 3)._replace(right=right, right_known=True)
+    for width, height in ((40, 20), (90, 30), (40, 6)):
+        plain = [line.plain for line in race(view, STYLES, width, height)]
+        assert any("as A, but disk" in line for line in plain), plain
+        assert any(line.startswith(" A") and line.rstrip().endswith("✓") for line in plain)
+        assert any(line.startswith(" B") and "┃ ✗" in line for line in plain)
+    wide = [line.plain for line in race(view, STYLES, 90, 30)]
+    assert any("same move as A, but disk 1 on peg 0, disk 2 on peg 0, disk 4 on peg 2, 4 more" in line for line in wide)
+    unknown = [line.plain for line in race(view._replace(right_known=False), STYLES, 90, 30)]
+    assert not any("┃ ✓" in line or "┃ ✗" in line for line in unknown)

@@ -142,3 +142,29 @@ class TestRace:
             tokens_in=5_840, tokens_out=870, spend=())
         app = MakerApp(lambda: StillBoard(snapshot))
         assert snap_compare(app, terminal_size=(80, 24))
+
+
+def inspector_on_lane_d(pilot_app_step: int = 100):
+    """Step 100 of the shipped recording, then the inspector on lane D's reply."""
+
+    async def run_before(pilot):
+        board(pilot.app).seek(pilot_app_step)
+        await pilot.pause()
+        await pilot.press("i", "down", "down", "down")
+        await pilot.pause()
+
+    return run_before
+
+
+class TestAudit:
+    @pytest.mark.parametrize("size", SIZES)
+    def test_lanes_that_share_a_move_say_how_their_states_differ(self, snap_compare, size):
+        """Step 100: lanes B, D and E move disk 3 from peg 0 to peg 1; D and E say what their states
+        put elsewhere, and every lane is marked right or wrong."""
+        app, _, _ = make_replay()
+        assert snap_compare(app, terminal_size=SIZES[size], run_before=replay_at(100))
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_the_inspector_on_lane_d(self, snap_compare, size):
+        app, _, _ = make_replay()
+        assert snap_compare(app, terminal_size=SIZES[size], run_before=inspector_on_lane_d())

@@ -16,7 +16,7 @@ from tui.screens.live import LiveScreen
 from tui.screens.replay import ReplayScreen
 from tui.widgets.cost import CostFigures
 from tui.widgets.format import count
-from tui.widgets.race import letter
+from tui.widgets.race_parts import letter
 from tui.widgets.status import StatusLine
 from tui.widgets.tally import TallyPane
 from tui.widgets.towers import Towers

@@ -313,5 +313,8 @@ def add_record_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--record", type=record_path, default=None, metavar="FILE",
                        help="record every sample to FILE (SQLite; a new file, or an empty one) for resume and "
                             "replay")
-    group.add_argument("--keep-text", action="store_true",
-                       help="keep every reply's text (default: red-flagged and minority replies only)")
+    group.add_argument("--keep-text", action=argparse.BooleanOptionalAction, default=None,
+                       help=f"keep every reply's text, the winners' too (default: on for a served model; for "
+                            f"--model {SIM_MODEL}, only red-flagged and minority replies). Texts are stored a block "
+                            "of steps at a time, compressed together: a 20-disk simulated run grows by about 15 "
+                            "bytes a step")

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from engine.cli import calibrate, local_server, plan, recordings, solve
+from engine.cli import calibrate, inspection, local_server, plan, recordings, solve
 from engine.cli.args import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OneLineParser, UsageError
 from engine.models.sampler import ModelError
 from engine.recording.format import RecordingError
@@ -28,6 +28,7 @@ COMMANDS: dict[str, Command] = {
     "resume": solve.resume_headless,
     "info": recordings.info,
     "export": recordings.export,
+    "inspect": inspection.inspect_command,
     "revote": recordings.revote_command,
     "local-server": local_server.local_server,
 }
@@ -42,6 +43,7 @@ def build_parser(extend: Callable[[Any, argparse.ArgumentParser], None] | None =
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     solve_parser = solve.add_parsers(commands)
     recordings.add_parsers(commands)
+    inspection.add_parser(commands)
     plan.add_parser(commands)
     calibrate.add_parser(commands)
     local_server.add_parser(commands)

@@ -10,6 +10,7 @@ from rich.table import Table
 from engine.models.faults import faults_text
 from engine.models.sampler import ServerReport, WireReport
 from engine.recording.files import has_wal
+from engine.run.single_agent import single_agent_text
 from engine.run.summary import RunSummary
 
 
@@ -87,6 +88,10 @@ def print_summary(summary: RunSummary, console: Console, expected: float | None 
     table.add_row("disks, k", f"{summary.disks}, {summary.k}")
     table.add_row("steps decided", f"{summary.steps:,} of {summary.total_steps:,}")
     table.add_row("audit errors", f"[red]{summary.errors}[/]" if summary.errors else "0")
+    lone = summary.single_agent
+    if lone is not None:
+        table.add_row("one agent alone", single_agent_text(lone.first_wrong_step, lone.wrong_steps, lone.steps,
+                                                           summary.total_steps, summary.errors))
     votes = f"{summary.samples:,} ({summary.samples_per_step:.4f} per step"
     votes += f"; formula {expected:.4f})" if expected is not None else ")"
     table.add_row("valid votes", votes)

@@ -19,6 +19,7 @@ from engine.recording.export import write_jsonl
 from engine.recording.info import describe
 from engine.recording.reader import Recording
 from engine.recording.revote import revote
+from engine.run.single_agent import single_agent_text
 
 
 def add_parsers(commands: Any) -> None:
@@ -32,6 +33,8 @@ def add_parsers(commands: Any) -> None:
     export.add_argument("file", type=Path, metavar="FILE", help="the recording")
     export.add_argument("--jsonl", action="store_true", required=True, help="JSON lines (the only format)")
     export.add_argument("--out", type=Path, default=None, metavar="PATH", help="write here instead of stdout")
+    export.add_argument("--steps", type=step_range, default=None, metavar="A-B",
+                        help="only steps A to B (or N: only step N); the steps before and after are not read")
 
     parser = commands.add_parser(
         "revote", help="decide a recording's steps again under another k",
@@ -67,6 +70,9 @@ def info(args: argparse.Namespace) -> int:
     table.add_row("prompt", f"{facts['prompt_style']} ({facts['prompt_digest']})")
     table.add_row("steps recorded", f"{facts['steps_recorded']:,} of {facts['total_steps']:,}")
     table.add_row("audit errors", str(facts["errors"]))
+    lone = facts["single_agent"]
+    table.add_row("one agent alone", single_agent_text(lone["first_wrong_step"], lone["wrong_steps"], lone["steps"],
+                                                       facts["total_steps"], facts["errors"]))
     table.add_row("valid votes", f"{facts['samples']:,}")
     table.add_row("red flags", flags_text(facts["red_flags"]))
     table.add_row("cancelled", f"{facts['cancelled']:,}")
@@ -84,17 +90,35 @@ def info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def step_range(text: str) -> tuple[int, int]:
+    """``A-B`` (steps A to B) or ``N`` (step N alone)."""
+    low, dash, high = text.strip().partition("-")
+    try:
+        first, last = int(low), int(high) if dash else int(low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a step or a range of steps like 100-200") from None
+    if first < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: steps start at 1")
+    if last < first:
+        raise argparse.ArgumentTypeError(f"{text!r}: the range runs backwards (did you mean {last}-{first}?)")
+    return first, last
+
+
 def export(args: argparse.Namespace) -> int:
-    """One JSON line per recorded step."""
+    """One JSON line per recorded step (of ``--steps`` only, when given)."""
     with Recording.open(args.file) as recording:
+        first, last = args.steps if args.steps is not None else (1, None)
+        if last is not None and last > len(recording):
+            held = f"steps 1 to {len(recording):,}" if len(recording) else "no decided step"
+            raise UsageError(f"--steps {first}-{last}: {args.file} holds {held}")
         if args.out is None:
-            write_jsonl(recording, sys.stdout)
+            write_jsonl(recording, sys.stdout, first, last)
             return EXIT_OK
         if args.out.exists():
             raise UsageError(f"{args.out} already exists")
         try:
             with open(args.out, "x", encoding="utf-8") as handle:
-                write_jsonl(recording, handle)
+                write_jsonl(recording, handle, first, last)
         except BaseException:
             args.out.unlink(missing_ok=True)  # no half-written export is left behind
             raise

@@ -4,7 +4,9 @@ For each sample the record keeps the candidate it voted for (0 is the winner) or
 temperature (the step's first or the other), whether it was cancelled or cut at the token limit,
 its output tokens and latency; plus the winner's move, its state only when the move does not
 explain it, the losing candidates, the audit verdict and the input tokens (the step's total, and
-each sample's when they differ). A unanimous step whose replies are one text is 13 bytes.
+each sample's when they differ). A unanimous step whose replies are one text is 13 bytes, whether
+its text is kept (``ALL_TEXT``, schema 4) or not; the texts themselves are kept apart
+(:mod:`engine.recording.texts`).
 
 Layout: header ``<BHHII`` (flags, samples, winner move, input tokens, uniform output tokens), then
 unless ``PLAIN`` a u16 code per sample, unless ``UNIFORM_OUT`` a u32 output count per sample, with
@@ -17,7 +19,6 @@ than 2**32. Decoding damaged bytes raises :class:`CodecError`.
 from __future__ import annotations
 
 import struct
-import zlib
 from array import array
 from functools import partial
 from typing import NamedTuple
@@ -26,6 +27,7 @@ from engine.recording.format import SampleRecord
 from engine.run.events import StepSample
 from engine.task.hanoi import IllegalMove, Move, State, apply_move
 from engine.task.parser import Answer, RedFlag
+from engine.task.verdict import follows
 
 # A sample's code: the candidate's index (0 is the step's winner) or the red flag's, and flags.
 INDEX_MASK = 0x3FF
@@ -46,8 +48,10 @@ WITH_LATENCY = 8
 PLAIN = 16  # every sample a vote for the winner, none cut or with kept text: no codes stored
 UNIFORM_OUT = 32  # every sample the same output tokens: one count stored
 PER_SAMPLE_IN = 64  # the replies' input tokens differ: one count per sample stored (schema 2)
+ALL_TEXT = 128  # with PLAIN: every sample's text is kept (schema 4)
 HEADER = struct.Struct("<BHHII")  # flags, samples, winner move, input tokens, uniform output tokens
 PLAIN_HEADER = partial(HEADER.pack, CORRECT | PLAIN | UNIFORM_OUT)
+PLAIN_TEXT_HEADER = partial(HEADER.pack, CORRECT | PLAIN | UNIFORM_OUT | ALL_TEXT)
 PEG_END = 0xFF
 MAX_U32 = 2**32 - 1
 
@@ -73,14 +77,6 @@ def unpack_state(packed: bytes) -> State:
     if len(pegs) != 3:
         raise CodecError("a state without three pegs")
     return (tuple(pegs[0]), tuple(pegs[1]), tuple(pegs[2]))
-
-
-def follows(shown: State, answer: Answer) -> bool:
-    """True when the answer's state is what its move makes of the shown state."""
-    try:
-        return apply_move(shown, answer.move) == answer.state
-    except IllegalMove:
-        return False
 
 
 def _pack_answers(shown: State, answers: list[Answer]) -> bytes:
@@ -120,14 +116,17 @@ def encode_step(
     correct: bool,
     samples: tuple[StepSample, ...],
     keep_text: bool,
-    texts: list[tuple[int, bytes]],
+    texts: list[tuple[int, str]],
     *,
     exact_tokens_in: bool = True,
+    all_text: bool = True,
 ) -> tuple[bytes, int, int, int]:
-    """Pack a step's samples (arrival order) into a record; appends (position, text) pairs to keep.
+    """Pack a step's samples (arrival order) into a record; appends (position, text) pairs to keep,
+    in position order.
 
     Returns the record, the valid votes, and the input and output tokens. Without
-    ``exact_tokens_in`` (appending to a schema-1 file) only the step's input total is kept.
+    ``exact_tokens_in`` (appending to a schema-1 file) only the step's input total is kept; without
+    ``all_text`` (the same) a plain step whose texts are kept is not recorded as one.
     """
     n = len(samples)
     move = pack_move(winner.move) if winner is not None else 0
@@ -135,7 +134,7 @@ def encode_step(
     # A correct winner's state is by definition what its move makes of the shown state.
     if winner is not None and not correct and not follows(shown, winner):
         flags |= WITH_STATE
-    if n and winner is not None and not keep_text and samples[0][0] == 0:
+    if n and winner is not None and (all_text or not keep_text) and samples[0][0] == 0:
         # The common step: every sample a vote for the winner, all one reply (one text).
         first = samples[0][3]
         plain = first is not None and not first.latency_s and first.finish_reason != "length"
@@ -146,6 +145,9 @@ def encode_step(
                     break
         if plain and first.tokens_in * n <= MAX_U32:  # type: ignore[union-attr]
             tokens_in, tokens_out = first.tokens_in * n, first.tokens_out  # type: ignore[union-attr]
+            if keep_text:
+                flags |= ALL_TEXT
+                texts.extend((position, first.text) for position in range(n))  # type: ignore[union-attr]
             record = HEADER.pack(flags | PLAIN | UNIFORM_OUT, n, move, tokens_in, tokens_out)
             if flags & WITH_STATE:
                 packed = pack_state(winner.state)  # type: ignore[union-attr]
@@ -185,7 +187,7 @@ def encode_step(
                 code |= CUT
             if keep:
                 code |= TEXT
-                texts.append((position, zlib.compress(completion.text.encode())))
+                texts.append((position, completion.text))
         codes.append(code)
     uniform = len(set(outs)) <= 1
     if uniform:
@@ -246,7 +248,8 @@ def decode_record(data: bytes, at: int) -> tuple[RawStep, int]:
         raise CodecError("a step record runs past its block") from None
     at += HEADER.size
     if flags & PLAIN:
-        codes = [ARRIVED | (FIRST_TEMPERATURE if i == 0 else 0) for i in range(n)]
+        text = TEXT if flags & ALL_TEXT else 0
+        codes = [ARRIVED | text | (FIRST_TEMPERATURE if i == 0 else 0) for i in range(n)]
     else:
         codes = _array("H", data, at, n)  # type: ignore[assignment]
         at += 2 * n
@@ -315,6 +318,7 @@ def decode_samples(
             cancelled=bool(code & CANCELLED),
             cut=bool(code & CUT),
             text=texts.get(index) if code & TEXT else None,
+            first=bool(code & FIRST_TEMPERATURE),
         ))
     return tuple(samples)
 

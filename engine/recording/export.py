@@ -1,4 +1,5 @@
-"""Export a recording as JSON lines: one object per step, samples in arrival order.
+"""Export a recording as JSON lines: one object per step, samples in arrival order, each saying
+whether it was the step's first (what one agent alone would have answered).
 
 Each sample's input tokens are as recorded; a schema-1 recording kept only a step's total, split
 evenly over its replies, and each step says so with ``tokens_in_estimated``."""
@@ -38,6 +39,7 @@ def step_json(record: StepRecord, tokens_in_estimated: bool = False) -> dict[str
             {
                 "index": sample.index,
                 "temperature": sample.temperature,
+                "first": sample.first,
                 "vote": None
                 if sample.answer is None
                 else {"move": _move(sample.answer.move), "next_state": _state(sample.answer.state)},
@@ -54,11 +56,16 @@ def step_json(record: StepRecord, tokens_in_estimated: bool = False) -> dict[str
     }
 
 
-def write_jsonl(recording: Recording, out: TextIO) -> int:
-    """Write every step as a JSON line; returns how many."""
+def write_jsonl(recording: Recording, out: TextIO, first: int = 1, last: int | None = None) -> int:
+    """Write steps ``first`` to ``last`` (every step by default) as JSON lines, reading no step
+    before ``first`` nor after ``last``; returns how many."""
     count = 0
-    for record in recording:
+    for record in recording.iter_from(first):
+        if last is not None and record.step > last:
+            break
         out.write(json.dumps(step_json(record, not recording.exact_tokens_in), separators=(",", ":")))
         out.write("\n")
         count += 1
+        if record.step == last:
+            break
     return count

@@ -7,14 +7,22 @@ Layout (``PRAGMA application_id`` marks the file as maker's; ``user_version`` is
 - ``blocks``: runs of consecutive decided steps. A block holds the state before its first step and
   the move before it, its own totals, and its steps' records back to back
   (:mod:`engine.recording.codec`). Seeking reads one block; resuming reads the last one.
-- ``texts``: raw replies, zlib-compressed: red-flagged and minority samples, or all with keep_text.
+- ``block_texts``: the raw replies kept of a block's steps, its distinct texts compressed together
+  (:mod:`engine.recording.texts`): red-flagged and minority samples, or all with keep_text.
+- ``texts``: raw replies one a row, each zlib-compressed: an undecided attempt's, and before schema 4
+  every kept one.
 - ``undecided``: the samples of steps that hit their cap, which a resumed run samples again.
 
 Schema 2 records each sample's input tokens exactly; schema 1 (still read) kept a step's total,
 which readers split evenly over its replies and mark as estimated. Schema 3 has schema 2's tables;
 its metadata may hold a served model's wire and its samples the red flag ``empty``, which a
 maker that knows only schema 2 would take for damage: the version tells it to upgrade instead.
-Resuming a schema-2 file makes it schema 3.
+Schema 4 keeps a block's texts in ``block_texts`` and marks a plain step whose every text is kept
+(``ALL_TEXT``); a maker that knows only schema 3 would show such a step without its texts.
+Resuming a schema-2 or schema-3 file makes it schema 4: its earlier steps keep their texts in
+``texts``, where a reader still finds them, and the steps after the resume keep theirs in
+``block_texts``. Resuming a schema-1 file leaves it schema 1 (its records lack each sample's input
+tokens) and goes on writing the old way, one row a text.
 """
 
 from __future__ import annotations
@@ -28,18 +36,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.models.pricing import Pricing
 from engine.models.sampler import WireReport
+from engine.recording.texts import BLOCK_TEXTS_TABLE
 from engine.run.config import RunConfig
 from engine.task.hanoi import Move, State
 from engine.task.parser import Answer, RedFlag
+from engine.task.verdict import right_answer
 
 APPLICATION_ID = 0x4D414B52  # "MAKR"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 OLDEST_SCHEMA = 1
 BLOCK_STEPS = 256
 FLUSH_INTERVAL_S = 0.5
 SUFFIX = ".maker"
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE blocks (
     first_step INTEGER PRIMARY KEY,
@@ -56,6 +66,7 @@ CREATE TABLE texts (
     text BLOB NOT NULL,
     PRIMARY KEY (step, attempt, sample)
 ) WITHOUT ROWID;
+{BLOCK_TEXTS_TABLE};
 CREATE TABLE undecided (
     attempt INTEGER PRIMARY KEY,
     step INTEGER NOT NULL,
@@ -123,6 +134,9 @@ class SampleRecord(NamedTuple):
     cut: bool
     """The reply was cut at the token limit (finish reason ``length``)."""
     text: str | None
+    first: bool = False
+    """It was the step's first sample (launch index 0, at the first temperature): what one agent
+    alone would have answered."""
 
 
 class StepRecord(NamedTuple):
@@ -137,6 +151,18 @@ class StepRecord(NamedTuple):
     correct: bool
     k: int
     samples: tuple[SampleRecord, ...]
+
+    def single_right(self) -> bool | None:
+        """Whether the step's first sample was the audit's answer: what one agent alone would
+        have got right; None when it never came back."""
+        first = next((sample for sample in self.samples if sample.first), None)
+        if first is None or first.cancelled:
+            return None
+        if first.answer is None:
+            return False
+        if self.correct and self.answer is not None:
+            return first.answer == self.answer
+        return first.answer == right_answer(self.state, self.previous_move)
 
 
 def recording_meta(

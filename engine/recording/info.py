@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.recording.reader import Recording
+from engine.run.single_agent import SingleAgent
 
 
 def describe(recording: Recording) -> dict[str, Any]:
@@ -24,6 +25,7 @@ def describe(recording: Recording) -> dict[str, Any]:
         "complete": recording.complete,
         "errors": totals.errors,
         "first_error_step": totals.first_error_step,
+        "single_agent": SingleAgent.of(totals).model_dump(),
         "samples": totals.samples,
         "red_flags": totals.red_flags,
         "cancelled": totals.cancelled,

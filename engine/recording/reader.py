@@ -17,7 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.recording.codec import (
+    ALL_TEXT,
     CORRECT,
+    PLAIN,
+    TEXT,
     RawStep,
     decode_record,
     decode_samples,
@@ -27,6 +30,8 @@ from engine.recording.codec import (
 )
 from engine.recording.files import being_written, first_line, missing_log, open_for_reading
 from engine.recording.format import RecordingError, RecordingMeta, StepRecord, check_file
+from engine.recording.texts import TextsError, decompress_one
+from engine.recording.texts import unpack as unpack_texts
 from engine.run.config import Checkpoint
 from engine.run.totals import Totals, totals_from_json
 from engine.task.hanoi import IllegalMove, Move, State, apply_move, start_state, total_steps
@@ -60,6 +65,8 @@ class Recording:
         self.schema_version = check_file(self.path)
         self.exact_tokens_in = self.schema_version >= 2
         """Whether each sample's input tokens were recorded (schema 2), not split from a step's total."""
+        self._recounts: dict[tuple[int, bytes], Totals] = {}
+        """Counts that blocks written before the totals carried them needed, by block and totals."""
         self._connection, self._scratch = open_for_reading(self.path)
         try:
             with _damage(self.path, "the run metadata"):
@@ -166,13 +173,18 @@ class Recording:
                 raise RecordingError(f"{self.path}: the block at step {first} is damaged (a column of the wrong type)")
             return first, last, unpack_state(state_blob), None if previous_code is None else unpack_move(previous_code), data
 
-    def _walk_block(self, row: tuple[Any, ...]) -> tuple[State, Move | None]:
-        """Decode every record of a block; the state and move after its last step."""
+    def _walk_block(self, row: tuple[Any, ...], kept: dict[int, set[int]] | None = None) -> tuple[State, Move | None]:
+        """Decode every record of a block; the state and move after its last step. ``kept`` gets
+        the positions of each step's samples whose text the records say is kept."""
         first, last, shown, previous, data = self._block_start(row)
         at = 0
         for step in range(first, last + 1):
             with _damage(self.path, f"step {step}"):
                 raw, at = decode_record(data, at)
+            if kept is not None and (raw.flags & ALL_TEXT or not raw.flags & PLAIN):
+                positions = {position for position, code in enumerate(raw.codes) if code & TEXT}
+                if positions:
+                    kept[step] = positions
             winner = self._winner(step, shown, raw)
             shown, previous = winner.state, winner.move
         if at != len(data):
@@ -204,14 +216,24 @@ class Recording:
             raise RecordingError(f"{self.path}: step {step} is damaged (its move is illegal and no state is stored)") from None
 
     def _texts(self, first: int, last: int, attempt: int = 0) -> dict[int, dict[int, str]]:
-        """Kept reply texts of steps ``first`` to ``last``, by step and then by sample position."""
+        """Kept reply texts of the block of steps ``first`` to ``last`` (or of an undecided
+        attempt), by step and then by sample position: from the block's texts (schema 4) and from
+        the ``texts`` table (undecided attempts, and every step recorded before schema 4)."""
+        texts: dict[int, dict[int, str]] = {}
+        if self.schema_version >= 4 and not attempt:
+            rows = self._query("SELECT texts FROM block_texts WHERE first_step = ?", (first,))
+            if rows:
+                try:
+                    texts = unpack_texts(rows[0][0], first, last)
+                except TextsError as exc:
+                    raise RecordingError(f"{self.path}: the kept texts of the block at step {first} are damaged "
+                                         f"({exc})") from None
         rows = self._query(
             "SELECT step, sample, text FROM texts WHERE step >= ? AND step <= ? AND attempt = ?", (first, last, attempt)
         )
-        texts: dict[int, dict[int, str]] = {}
         with _damage(self.path, "a kept reply text"):
             for step, sample, text in rows:
-                texts.setdefault(step, {})[sample] = zlib.decompress(text).decode()
+                texts.setdefault(step, {})[sample] = decompress_one(text)
         return texts
 
     def _record(
@@ -246,12 +268,16 @@ class Recording:
     def _block_totals(self, first: int, text: bytes) -> Totals:
         with _damage(self.path, f"the totals of the block at step {first}"):
             totals = totals_from_json(text)
-        if b'"winner_votes"' not in text:  # written before the totals carried them: count them now
-            rows = self._query(f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE first_step = ?", (first,))
-            recount = Totals()
-            for record in self._block_steps(rows[0]):
-                recount.add_step(record.step, record.correct, record.k, record.samples)
+        if b'"single_steps"' not in text:  # written before the totals carried these: count them now
+            recount = self._recounts.get((first, text))
+            if recount is None:  # once a block: a replay asks for totals at every seek
+                rows = self._query(f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE first_step = ?", (first,))
+                recount = self._recounts[(first, text)] = Totals()
+                for record in self._block_steps(rows[0]):
+                    recount.add_step(record.step, record.correct, record.k, record.samples, record.single_right())
             totals.winner_votes = recount.winner_votes
+            totals.single_steps, totals.single_wrong = recount.single_steps, recount.single_wrong
+            totals.single_first_wrong = recount.single_first_wrong
         return totals
 
     def totals(self) -> Totals:
@@ -286,7 +312,7 @@ class Recording:
             for record in self.iter_from(after):
                 if record.step >= step:
                     break
-                totals.add_step(record.step, record.correct, record.k, record.samples)
+                totals.add_step(record.step, record.correct, record.k, record.samples, record.single_right())
         for attempt in self.undecided():
             if attempt.step < step:
                 totals.add_samples(attempt.samples)
@@ -319,14 +345,33 @@ class Recording:
             first, last, shown, previous, _ = self._block_start(row[:5])
             if (first, shown, previous) != expected:
                 raise RecordingError(f"{self.path}: the block at step {first} does not follow the one before it")
-            state, move = self._walk_block(row[:5])
+            kept: dict[int, set[int]] = {}
+            state, move = self._walk_block(row[:5], kept)
             if self._block_totals(first, row[5]).steps != last - first + 1:
                 raise RecordingError(f"{self.path}: the totals of the block at step {first} do not match its steps")
+            self._check_texts(first, last, kept)
             expected = Checkpoint(last + 1, state, move)
+        if self.schema_version >= 4:
+            orphans = self._query("SELECT first_step FROM block_texts WHERE first_step NOT IN "
+                                  "(SELECT first_step FROM blocks) LIMIT 1")
+            if orphans:
+                raise RecordingError(f"{self.path}: damaged recording (kept texts for a block at step {orphans[0][0]}, "
+                                     "which is not recorded)")
         for (text,) in self._query("SELECT text FROM texts"):
             with _damage(self.path, "a kept reply text"):
-                zlib.decompress(text).decode()
+                decompress_one(text)
         self.undecided()
+
+    def _check_texts(self, first: int, last: int, kept: dict[int, set[int]]) -> None:
+        """A block's kept texts must be those its records say are kept, no more, no fewer."""
+        texts = self._texts(first, last)
+        for step in sorted(kept.keys() | texts.keys()):
+            missing = kept.get(step, set()) ^ texts.get(step, {}).keys()
+            if missing:
+                position = min(missing)
+                what = "is missing" if position in kept.get(step, ()) else "is there, but its record keeps none"
+                raise RecordingError(f"{self.path}: the kept texts of step {step} are damaged (sample {position + 1}'s "
+                                     f"text {what})")
 
 
 def _contiguous(path: Path, spans: list[tuple[Any, Any]], most: int) -> int:

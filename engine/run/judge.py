@@ -21,7 +21,7 @@ from engine.task.parser import Answer, Parsed
 class Judge:
     """Judges one run's samples; see the module docstring."""
 
-    __slots__ = ("totals", "lock", "listeners", "disks", "max_tokens", "temperature", "log")
+    __slots__ = ("totals", "lock", "listeners", "disks", "max_tokens", "temperature", "log", "first")
 
     def __init__(
         self, totals: Totals, lock: threading.Lock, listeners: Listeners, *, disks: int, max_tokens: int,
@@ -36,6 +36,9 @@ class Judge:
         """The temperature of every sample but a step's first (samples cancelled undrawn get it)."""
         self.log: list[StepSample] | None = None
         """The current step's samples, kept only when a decision listener wants them."""
+        self.first: Parsed | None = None
+        """The current step's first sample (launch index 0, judged first): what one agent alone
+        would have answered."""
 
     def count(self, step: int, index: int, temperature: float, parsed: Parsed, completion: Completion) -> Answer | None:
         """Count a judged reply in the run's totals, the step's log and its events."""
@@ -48,6 +51,8 @@ class Judge:
                 totals.red_flags[parsed] += 1  # type: ignore[index]
         finally:
             lock.release()
+        if index == 0:
+            self.first = parsed
         log = self.log
         if log is not None:
             log.append((index, temperature, parsed, completion))

@@ -30,6 +30,7 @@ from engine.run.listeners import Listeners, emit
 from engine.run.rules import Rules
 from engine.run.sampling import Budget, Undecided, vote_now
 from engine.run.scheduler import Scheduler
+from engine.run.single_agent import SingleAgent
 from engine.run.summary import Ending, RunSummary, UndecidedStep, explain_undecided, format_answer_short
 from engine.run.totals import Totals
 from engine.task.hanoi import (
@@ -37,14 +38,13 @@ from engine.task.hanoi import (
     State,
     apply_move,
     goal_state,
-    is_legal,
     optimal_move,
     state_before_step,
-    strategy_move,
     total_steps,
 )
 from engine.task.parser import Answer, RedFlag
 from engine.task.prompt import Message, PromptBuilder
+from engine.task.verdict import right_answer
 from engine.voting.forecast import Forecast
 from engine.voting.tally import VoteTally
 
@@ -272,12 +272,12 @@ class Runner:
         if self.listeners.starts:
             emit(self.listeners.starts, StepStarted(step, state, previous))
         self.judge.log = [] if self.listeners.decisions_want_samples else None
+        self.judge.first = None
         # On the optimal path the answer comes from the closed form; after a wrong decision, from
         # the strategy applied to the state the agent was shown.
-        disks = self.config.disks
-        move = optimal_move(step, disks) if self._on_path else strategy_move(state, previous, disks)
-        if move is None or not is_legal(state, move):
-            return None
+        if not self._on_path:
+            return right_answer(state, previous)
+        move = optimal_move(step, self.config.disks)
         return Answer(move, apply_move(state, move))
 
     def decide(
@@ -290,7 +290,9 @@ class Runner:
         votes = tally.total
         self.lock.acquire()  # the totals and the position move together for the screen's copy
         try:
-            self.totals.count_decision(step, votes, tally.leader_votes, correct, self.config.k)
+            first = self.judge.first
+            self.totals.count_decision(step, votes, tally.leader_votes, correct, self.config.k,
+                                       None if first is None else first == expected)
             self.position = Checkpoint(step + 1, answer.state, answer.move)
         finally:
             self.lock.release()
@@ -378,6 +380,7 @@ class Runner:
             wire=self.sampler.wire_report(),
             usage_estimated=self.sampler.usage_estimated,
             undecided=undecided,
+            single_agent=SingleAgent.of(totals),
             log_file=None if log_file is None else str(log_file),
         )
 

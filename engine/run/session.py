@@ -65,12 +65,13 @@ def new_session(
     pricing: Pricing | None,
     *,
     record: Path | None = None,
-    keep_text: bool = False,
+    keep_text: bool | None = None,
     control: RunControl | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Session:
     """A fresh run, recorded to ``record`` when given (a new file, or an empty one that a recording
-    which never got going left there)."""
+    which never got going left there). ``keep_text`` None keeps every reply's text of a served
+    model, and only the red-flagged and minority ones of the simulated model."""
     config = config.model_copy(update={"prompt": config.template()})  # the recording keeps the whole text
     control = control or RunControl(clock=clock)
     runner = Runner(config, sampler, pricing=pricing, control=control, clock=clock)
@@ -81,7 +82,7 @@ def new_session(
             sampler.name,
             sampler.settings(),
             pricing=pricing,
-            keep_text=keep_text,
+            keep_text=not is_simulated(sampler.name) if keep_text is None else keep_text,
             base_url_host=host_of(sampler.base_url),
         )
         recorder = _recorder_or_close(sampler, record, meta, runner.checkpoint, append=False)

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.models.sampler import WireReport
 from engine.run.config import StopReason
+from engine.run.single_agent import SingleAgent
 from engine.task.hanoi import Move, State, format_move, format_state
 from engine.task.parser import Answer
 from engine.voting.forecast import Forecast
@@ -72,6 +73,8 @@ class RunSummary(BaseModel):
     usage_estimated: int = 0
     """Replies whose server sent no token counts (or not all): those were estimated from the text."""
     undecided: UndecidedStep | None = None
+    single_agent: SingleAgent | None = None
+    """What one agent alone, without MAKER's vote, would have done on the steps decided."""
     log_file: str | None = None
     """Where the traceback of a failure that is a bug was written, when there was one."""
 

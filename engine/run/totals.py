@@ -64,6 +64,13 @@ class Totals:
     ``tokens_in`` and ``tokens_out`` too."""
     wasted_tokens_in: int = 0
     wasted_tokens_out: int = 0
+    single_steps: int = 0
+    """Decided steps whose first sample (temperature 0) was judged: what one agent alone, with no
+    vote, would have answered. (Recordings made before this count have fewer than ``steps``.)"""
+    single_wrong: int = 0
+    """Of those, the steps where that lone agent was wrong or red-flagged."""
+    single_first_wrong: int | None = None
+    """The first step where the lone agent went wrong: where the task would have failed for it."""
 
     @property
     def flagged(self) -> int:
@@ -84,7 +91,8 @@ class Totals:
         return Totals(
             self.steps, self.errors, self.first_error_step, self.samples, dict(self.red_flags), self.cancelled,
             self.tokens_in, self.tokens_out, self.steps_over_k, dict(self.votes_histogram), self.winner_votes,
-            self.wasted, self.wasted_tokens_in, self.wasted_tokens_out,
+            self.wasted, self.wasted_tokens_in, self.wasted_tokens_out, self.single_steps, self.single_wrong,
+            self.single_first_wrong,
         )
 
     def add(self, other: Totals) -> None:
@@ -104,12 +112,24 @@ class Totals:
         self.wasted += other.wasted
         self.wasted_tokens_in += other.wasted_tokens_in
         self.wasted_tokens_out += other.wasted_tokens_out
+        self.single_steps += other.single_steps
+        self.single_wrong += other.single_wrong
+        if self.single_first_wrong is None:
+            self.single_first_wrong = other.single_first_wrong
         for votes, count in other.votes_histogram.items():
             self.votes_histogram[votes] = self.votes_histogram.get(votes, 0) + count
 
-    def count_decision(self, step: int, votes: int, winner_votes: int, correct: bool, k: int) -> None:
-        """Count a decided step whose samples are already counted."""
+    def count_decision(self, step: int, votes: int, winner_votes: int, correct: bool, k: int,
+                       single_right: bool | None) -> None:
+        """Count a decided step whose samples are already counted; ``single_right`` says whether
+        its first sample was the audit's answer (None when it never came back)."""
         self.steps += 1
+        if single_right is not None:
+            self.single_steps += 1
+            if not single_right:
+                self.single_wrong += 1
+                if self.single_first_wrong is None:
+                    self.single_first_wrong = step
         self.samples += votes
         self.winner_votes += winner_votes
         self.votes_histogram[votes] = self.votes_histogram.get(votes, 0) + 1
@@ -146,12 +166,13 @@ class Totals:
                 votes += 1
         return votes
 
-    def add_step(self, step: int, correct: bool, k: int, samples: tuple[CountedSample, ...]) -> None:
+    def add_step(self, step: int, correct: bool, k: int, samples: tuple[CountedSample, ...],
+                 single_right: bool | None) -> None:
         """Count a recorded decided step: its samples, then its decision."""
         votes = self.add_samples(samples)
         answers = [sample.answer for sample in samples if sample.answer is not None and not sample.cancelled]
         winner_votes = max((answers.count(answer) for answer in set(answers)), default=0)
-        self.count_decision(step, votes, winner_votes, correct, k)
+        self.count_decision(step, votes, winner_votes, correct, k, single_right)
 
 
 _ADAPTER = TypeAdapter(Totals)

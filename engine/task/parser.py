@@ -182,6 +182,28 @@ def _judge_text(text: str, disks: int) -> Parsed:
     return parse_answer(text, disks)
 
 
+EVIDENCE_CHARS = 80
+"""The most of a reply :func:`evidence` quotes."""
+
+
+def evidence(text: str, reason: RedFlag) -> str | None:
+    """The part of a reply that set off its red flag: the last ``move =`` or ``next_state =`` line
+    the parser read, or the end of a reply cut at the limit; None when the flag is an absence."""
+    if reason is RedFlag.TOO_LONG:
+        tail = text.rstrip()[-EVIDENCE_CHARS:]
+        return ("…" + tail.lstrip()) if len(text.rstrip()) > EVIDENCE_CHARS else tail or None
+    label = {RedFlag.BAD_MOVE: _MOVE_LABEL, RedFlag.BAD_STATE: _STATE_LABEL}.get(reason)
+    if label is None:
+        return None
+    found = [match.start() for match in label.finditer(text)]
+    if not found:
+        return None
+    start = found[-1]
+    end = text.find("\n", start)
+    line = text[start : end if end >= 0 else len(text)].strip()
+    return line if len(line) <= EVIDENCE_CHARS else line[: EVIDENCE_CHARS - 1] + "…"
+
+
 def format_answer(answer: Answer) -> str:
     """The two answer lines for ``answer``, plainly, as the guided prompt asks for them."""
     move, state = answer

@@ -14,12 +14,14 @@ UI thread writes the spend history and the cost series.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.run.events import Event, StepDecided, StepStarted, StepUndecided
 from engine.run.runner import Runner
 from engine.run.totals import Totals
 from engine.task.hanoi import Move, State, total_steps
+from engine.task.parser import Answer
+from engine.view.inspect import StepInspection, inspect_step, live_record
 from engine.view.snapshot import (
     SPEND_HISTORY,
     Snapshot,
@@ -30,6 +32,20 @@ from engine.view.snapshot import (
     tally,
     totals_fields,
 )
+
+
+class _Ended(NamedTuple):
+    """A step that ended: its sample events and what the run and the audit made of it."""
+
+    step: int
+    samples: tuple[Any, ...]
+    decided: bool
+    answer: Answer | None
+    correct: bool
+    expected: Answer | None
+    state: State
+    previous: Move | None
+
 
 COST_POINTS = 400
 """Points the cost series keeps; older ones are thinned by half when it overflows."""
@@ -55,8 +71,12 @@ class LiveView:
         replaced whole, so the UI thread never reads half of an update)."""
         self._step = position.step
         self._samples: list[Any] = []
-        self._decided: tuple[int, tuple[Any, ...], bool] | None = None
-        """The last step that ended: its number, its sample events, whether it was decided."""
+        self._shown: tuple[int, State, Move | None, list[Any]] = (position.step, position.state,
+                                                                  position.previous_move, self._samples)
+        """The step being voted on, what it shows its agents (the state and the previous move), and
+        its sample events: one reference, replaced whole, so the inspector reads them together."""
+        self._decided: _Ended | None = None
+        """The last step that ended, with its sample events."""
         self._decided_spend: deque[float] = deque()
         """Spend of each step decided in detail, handed from the engine's thread to the UI's."""
         self._spend: deque[float] = deque(maxlen=SPEND_HISTORY)
@@ -67,7 +87,7 @@ class LiveView:
         self._steps_at_start = totals.steps
         self._detail = False
         self._listener = self.on_step
-        self._sample_listener = self._samples.append
+        self._sample_listener = self._on_sample
         self.set_detail(True)
 
     @property
@@ -84,7 +104,8 @@ class LiveView:
             self._step = position.step
             self._towers = (position.state, position.previous_move)
             self._engine_spent = self._spent_before = self._spent(totals)
-            del self._samples[:]
+            self._samples = []
+            self._shown = (position.step, position.state, position.previous_move, self._samples)
             self._decided = None
             self.runner.subscribe(self._listener)
             self.runner.subscribe_samples(self._sample_listener)
@@ -103,21 +124,43 @@ class LiveView:
         """(steps decided, cumulative spend), a point a snapshot, thinned to at most 400 (UI thread)."""
         return list(self._cost_points)
 
+    def _on_sample(self, event: Event) -> None:
+        """Sample events in detail, in the engine's thread: the current step's list."""
+        self._samples.append(event)
+
     def on_step(self, event: Event) -> None:
         """Step-level events in detail, in the engine's thread."""
         kind = event.__class__
         if kind is StepStarted:
             self._step = event.step  # type: ignore[union-attr]
-            del self._samples[:]
+            self._samples = samples = []
+            self._shown = (event.step, event.state, event.previous_move, samples)  # type: ignore[union-attr]
         elif kind is StepDecided:
             answer = event.answer  # type: ignore[union-attr]
-            self._decided = (event.step, tuple(self._samples), True)  # type: ignore[union-attr]
+            self._decided = _Ended(event.step, tuple(self._samples), True, answer,  # type: ignore[union-attr]
+                                   event.correct, event.expected, event.state, event.previous_move)  # type: ignore[union-attr]
             self._towers = (answer.state, answer.move)
             spent = self._spent(self.runner.totals)  # the engine's own thread reads its totals as they are
             self._decided_spend.append(spent - self._engine_spent)
             self._engine_spent = spent
         elif kind is StepUndecided:  # the step the run stops on: its tally stays, nothing decided
-            self._decided = (event.step, tuple(self._samples), False)  # type: ignore[union-attr]
+            self._decided = _Ended(event.step, tuple(self._samples), False, None, False,  # type: ignore[union-attr]
+                                   event.expected, event.state, event.previous_move)  # type: ignore[union-attr]
+
+    def inspection(self) -> StepInspection | None:
+        """The step the tally shows, for the inspector: its messages and every sample heard, each
+        with its text (UI thread); None at full speed, when no step is followed."""
+        if not self._detail:
+            return None
+        (step, state, previous, heard), decided = self._shown, self._decided
+        samples = list(heard)
+        answer, correct, ended_here = None, False, False
+        if decided is not None and (not samples or decided.step == step):
+            step, samples, state, previous = decided.step, list(decided.samples), decided.state, decided.previous
+            answer, correct, ended_here = decided.answer, decided.correct, decided.decided
+        record = live_record(step, state, previous, samples, self._k, answer, correct)
+        reasons = [event.completion.finish_reason if event.completion is not None else None for event in samples]
+        return inspect_step(record, self.runner.config.template(), decided=ended_here, finish_reasons=reasons)
 
     def snapshot(self) -> Snapshot:
         """The run as it is now (UI thread)."""
@@ -128,15 +171,17 @@ class LiveView:
             samples = list(self._samples)
             decided = self._decided
             step_decided = False
-            if not samples and decided is not None:
-                step, samples, step_decided = decided[0], list(decided[1]), decided[2]
-            elif decided is not None and decided[0] == step:
-                step_decided = decided[2]
+            right: Answer | None = None
+            right_known = False
+            if decided is not None and (not samples or decided.step == step):
+                step, samples, step_decided = decided.step, list(decided.samples), decided.decided
+                right, right_known = decided.expected, True
             candidates, views = tally(outcomes_of_events(samples))
             state, last_move = self._towers
             while self._decided_spend:
                 self._spend.append(self._decided_spend.popleft())
         else:
+            right, right_known = None, False
             step, step_decided, candidates, views = position.step - 1, True, (), ()
             state, last_move = position.state, position.previous_move
             spent = self._spent(totals)
@@ -179,5 +224,7 @@ class LiveView:
             lookahead=runner.lookahead,
             ahead=runner.window_depth if status == "running" else 0,
             wire=runner.sampler.wire_report(),
+            right=right,
+            right_known=right_known,
             **totals_fields(totals),  # type: ignore[arg-type]
         )

@@ -15,6 +15,8 @@ from engine.models.factory import formula_votes_for
 from engine.recording.format import RecordingError, StepRecord
 from engine.recording.reader import Recording
 from engine.task.hanoi import Move, State
+from engine.task.verdict import right_answer
+from engine.view.inspect import StepInspection, inspect_step
 from engine.view.snapshot import (
     SPEND_HISTORY,
     Snapshot,
@@ -136,7 +138,7 @@ class ReplayCursor:
         if count and self._step_complete and self._undecided:
             self._before.add_samples(record.samples)  # what the attempt cost counts; it decided nothing
         elif count and self._step_complete and record.answer is not None:
-            self._before.add_step(record.step, record.correct, record.k, record.samples)
+            self._before.add_step(record.step, record.correct, record.k, record.samples, record.single_right())
             self._spend.append(self._step_spend(record))
             self._state, self._last_move = record.answer.state, record.answer.move
 
@@ -189,6 +191,8 @@ class ReplayCursor:
             lookahead=meta.run.lookahead,
             stopped="undecided" if self._undecided and self._step_complete else "",
             wire=meta.wire,
+            right=right_answer(record.state, record.previous_move),
+            right_known=True,
             **totals_fields(totals),  # type: ignore[arg-type]
         )
 
@@ -214,10 +218,12 @@ class ReplayCursor:
         points.append((self._before.steps, self._spend_of(self._before.tokens_in, self._before.tokens_out)))
         return points
 
-    def sample_text(self, position: int) -> str | None:
-        """The kept text of the current step's sample at ``position`` (arrival order), if kept."""
-        samples = self._record.samples
-        return samples[position].text if 0 <= position < len(samples) else None
+    def inspection(self) -> StepInspection:
+        """The step on screen for the inspector: its messages, and its samples revealed so far."""
+        record = self._record
+        meta = self.recording.meta
+        return inspect_step(record._replace(samples=record.samples[: self._revealed]), meta.run.template(),
+                            decided=self._step_complete and not self._undecided)
 
     @property
     def record(self) -> StepRecord:

@@ -90,6 +90,14 @@ class Snapshot(NamedTuple):
     reaches the attempt the run stopped on); empty while it runs."""
     wire: WireReport | None = None
     """What went over the wire to a served model (a replay: over the whole recorded run)."""
+    right: Answer | None = None
+    """The audit's answer for the step the tally shows, once it is known (in a replay always; live
+    once the step is decided); None before, or when the strategy admits no legal move."""
+    right_known: bool = False
+    single_steps: int = 0
+    """Decided steps whose first sample was judged: what one agent alone would have done."""
+    single_wrong: int = 0
+    single_first_wrong: int | None = None
 
     @property
     def leader_margin(self) -> int:
@@ -153,6 +161,9 @@ def totals_fields(totals: Totals) -> dict[str, object]:
         "steps_over_k": totals.steps_over_k,
         "wasted": totals.wasted,
         "votes_histogram": tuple(sorted(totals.votes_histogram.items())),
+        "single_steps": totals.single_steps,
+        "single_wrong": totals.single_wrong,
+        "single_first_wrong": totals.single_first_wrong,
     }
 
 

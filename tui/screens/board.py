@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 
+from engine.view.inspect import StepInspection
 from engine.view.snapshot import Snapshot
 from tui.widgets.cost import Cost
 from tui.widgets.flags import RedFlags
@@ -57,6 +58,7 @@ class BoardScreen(Screen[None]):
         Binding("plus,equals_sign", "faster", "Faster"),
         Binding("minus", "slower", "Slower"),
         Binding("p", "plots", "Plots"),
+        Binding("i", "inspect", "Inspect"),
     ]
 
     mode = "run"
@@ -108,7 +110,28 @@ class BoardScreen(Screen[None]):
             ("Faster", "Raise the pace", self.action_faster),
             ("Slower", "Lower the pace", self.action_slower),
             ("Plots", "Undecided steps by round, votes per step, cumulative cost", self.action_plots),
+            ("Inspect: a sample's prompt, reply and verdict",
+             "The messages an agent of this step was sent, what it wrote, and what the audit says", self.action_inspect),
         ]
+
+    def inspection(self) -> StepInspection | None:
+        """The step on screen for the inspector; None when no step is followed (full speed)."""
+        raise NotImplementedError
+
+    def action_inspect(self, sample: int = 0) -> None:
+        """Open the inspector on a sample of the step on screen (the first, unless one was clicked)."""
+        from tui.screens.inspector import InspectorScreen
+
+        inspection = self.inspection()
+        if inspection is None:
+            self.notify("Too fast to follow a step: slow down (-) or pause (space) to inspect one.", timeout=4)
+            return
+        live = self.mode == "live"
+        self.app.push_screen(InspectorScreen(inspection, sample, right_known=not live or inspection.decided is not None))
+
+    def on_tally_pane_inspect(self, message: TallyPane.Inspect) -> None:
+        message.stop()
+        self.action_inspect(message.sample)
 
     def cost_series(self) -> list[tuple[int, float]]:
         """(steps decided, cumulative spend) so far, for the cost plot."""

@@ -12,6 +12,7 @@ from textual.worker import Worker, WorkerState
 
 from engine.run.session import Session
 from engine.run.summary import RunSummary
+from engine.view.inspect import StepInspection
 from engine.view.live import LiveView
 from engine.view.snapshot import Snapshot
 from tui.screens.board import BoardScreen, PaletteCommand, faster, slower
@@ -104,6 +105,9 @@ class LiveScreen(BoardScreen):
                 self._watchable = True
             elif rate > FLEETING_STEPS_PER_S:
                 self._watchable = False
+
+    def inspection(self) -> StepInspection | None:
+        return self.live.inspection()
 
     def cost_series(self) -> list[tuple[int, float]]:
         return self.live.cost_series()

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from engine.recording.format import RecordingError
+from engine.view.inspect import StepInspection
 from engine.view.replay import ReplayCursor
 from engine.view.snapshot import Snapshot
 from tui.screens.board import BoardScreen, PaletteCommand, faster, slower
@@ -78,6 +79,9 @@ class ReplayScreen(BoardScreen):
 
     def take_snapshot(self) -> Snapshot:
         return self.cursor.snapshot()
+
+    def inspection(self) -> StepInspection:
+        return self.cursor.inspection()
 
     def cost_series(self) -> list[tuple[int, float]]:
         series: list[tuple[int, float]] = []

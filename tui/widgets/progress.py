@@ -57,13 +57,25 @@ class ProgressFigures(Figures):
 
     def rows_of(self, snapshot: Snapshot) -> list[Row]:
         return [
-            Row("steps", f"{snapshot.steps_done:,}/{snapshot.total_steps:,}",
+            Row("steps", f"{snapshot.steps_done:,}/{snapshot.total_steps:,} {100 * snapshot.progress:.1f}%",
                 short=f"{compact(snapshot.steps_done)}/{compact(snapshot.total_steps)}"),
-            Row("done", f"{100 * snapshot.progress:.2f}%"),
             Row("ETA", duration(snapshot.eta_s) if snapshot.status == "running" else "--"),
             Row("audit errors", f"{snapshot.errors:,}", "alert" if snapshot.errors else ""),
-            Row("over k votes", f"{snapshot.steps_over_k:,}"),
+            single_agent_row(snapshot),
+            Row("agent wrong", f"{snapshot.single_wrong:,} of {snapshot.single_steps:,}",
+                short=compact(snapshot.single_wrong)),
+            Row("over k votes", f"{snapshot.steps_over_k:,}"),  # (under the rest at 80x24; the tally has them)
         ]
+
+
+def single_agent_row(snapshot: Snapshot) -> Row:
+    """Where one agent alone (each step's first sample, no vote) would have failed the task."""
+    first = snapshot.single_first_wrong
+    if not snapshot.single_steps:
+        return Row("one agent", "--")
+    if first is None:
+        return Row("one agent", "no error yet", short="none yet")
+    return Row("one agent", f"fails at {first:,}", short=f"✗ at {compact(first)}")
 
 
 class Progress(Vertical):

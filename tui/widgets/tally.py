@@ -7,12 +7,15 @@ from typing import NamedTuple
 from rich.console import Group
 from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from engine.view.snapshot import Snapshot
 from tui.widgets.charts import bars
-from tui.widgets.race import RaceStyles, RaceView, race
+from tui.widgets.race import race
+from tui.widgets.race_parts import RaceStyles, RaceView
 from tui.widgets.towers import palette
 
 NEWEST = Style(bold=True, underline=True)
@@ -31,8 +34,8 @@ class TallyView(NamedTuple):
     @classmethod
     def of(cls, snapshot: Snapshot) -> TallyView:
         view = RaceView(snapshot.step, snapshot.step_decided, snapshot.candidates, snapshot.samples, snapshot.k,
-                        snapshot.leader, snapshot.leader_margin,
-                        stuck=snapshot.stuck)
+                        snapshot.leader, snapshot.leader_margin, stuck=snapshot.stuck, right=snapshot.right,
+                        right_known=snapshot.right_known)
         return cls(view, snapshot.disks, snapshot.detail, snapshot.steps_done, snapshot.votes_histogram)
 
 
@@ -56,6 +59,19 @@ class TallyPane(Widget):
     """
 
     view: reactive[TallyView | None] = reactive(None)
+
+    class Inspect(Message):
+        """A chip, a lane or a red flag was clicked: open the inspector on that sample."""
+
+        def __init__(self, sample: int) -> None:
+            super().__init__()
+            self.sample = sample
+
+    def on_click(self, event: events.Click) -> None:
+        sample = event.style.meta.get("sample")
+        if sample is not None:
+            event.stop()
+            self.post_message(self.Inspect(sample))
 
     def show(self, snapshot: Snapshot) -> None:
         self.view = TallyView.of(snapshot)

@@ -1,0 +1,230 @@
+"""The inspector: one micro-agent of the step on screen, audited.
+
+It shows the step's race with the chosen sample reversed, then that sample's verdict (the audit's
+answer for the state shown and, for a wrong answer, what is wrong), its parse or red flag with the
+text that set it off, its figures, its raw reply and the messages the agent was sent. Left and
+right move between samples in the order they arrived, up and down between lanes; a click on a chip
+or a lane picks it. Esc returns; a live run goes on, or stays paused, as it was. The step is the
+one on screen when the inspector opened: a live run moving on does not change it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from engine.task.hanoi import format_move, format_state
+from engine.task.verdict import move_words
+from engine.view.inspect import SampleInspection, StepInspection
+from engine.view.snapshot import outcomes_of_records, tally
+from tui.widgets.race_parts import RaceView, letter
+from tui.widgets.tally import TallyPane, TallyView
+
+MOST_RACE_LINES = 16
+"""The most lines the step's race takes above the sample's details."""
+
+
+def lanes_of(inspection: StepInspection) -> list[list[int]]:
+    """The samples of each lane, in the race's lane order: the answers (in order of their first
+    vote), then the red flags, then the cancelled samples."""
+    candidates, views = tally(outcomes_of_records(inspection.samples))  # type: ignore[arg-type]
+    lanes: list[list[int]] = [[] for _ in candidates]
+    flagged, cancelled = [], []
+    for position, view in enumerate(views):
+        if view.candidate is not None:
+            lanes[view.candidate].append(position)
+        elif view.cancelled:
+            cancelled.append(position)
+        else:
+            flagged.append(position)
+    return [lane for lane in [*lanes, flagged, cancelled] if lane]
+
+
+def lane_name(inspection: StepInspection, position: int) -> str:
+    """What the race calls the lane of the sample at ``position``."""
+    sample = inspection.samples[position]
+    if sample.cancelled:
+        return "cancelled"
+    if sample.red_flag is not None:
+        return "red flags"
+    _, views = tally(outcomes_of_records(inspection.samples))  # type: ignore[arg-type]
+    return f"lane {letter(views[position].candidate)}"  # type: ignore[arg-type]
+
+
+def _answer_text(move: tuple[int, int, int], state: tuple[tuple[int, ...], ...]) -> str:
+    return f"{move_words(move)}; next state {format_state(state)}"  # type: ignore[arg-type]
+
+
+def verdict_text(inspection: StepInspection, sample: SampleInspection) -> Text:
+    verdict = sample.verdict
+    text = Text()
+    if verdict.correct is None:
+        text.append("– ", style="bold")
+    else:
+        text.append("✓ right" if verdict.correct else "✗ wrong", style="bold")
+        text.append(": " if not verdict.correct else "")
+    text.append(verdict.why if not verdict.correct else verdict.why.removeprefix("right: ").join(("  (", ")")))
+    right = inspection.right
+    text.append("\nthe audit's answer: ")
+    text.append("none: the strategy has no legal move here" if right is None else _answer_text(*right))
+    return text
+
+
+def parse_text(sample: SampleInspection) -> Text:
+    text = Text()
+    if sample.cancelled:
+        text.append(f"no vote: {sample.verdict.why}")
+    elif sample.red_flag is not None:
+        text.append(f"red flag {sample.red_flag.value}", style="bold")
+        text.append(" (not a vote; another sample was drawn in its place)")
+        if sample.evidence:
+            text.append("\nset off by: ")
+            text.append(sample.evidence, style="italic")
+    elif sample.answer is not None:
+        text.append(f"move = {format_move(sample.answer.move)}", style="bold")
+        text.append(f"  ({move_words(sample.answer.move)})\n")
+        text.append(f"next_state = {format_state(sample.answer.state)}", style="bold")
+    return text
+
+
+def figures_table(sample: SampleInspection) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("temperature", f"{sample.temperature:g}" + ("  (the step's first sample: what one agent alone "
+                                                             "would have answered)" if sample.first else ""))
+    table.add_row("tokens in / out", f"{sample.tokens_in:,} / {sample.tokens_out:,}")
+    table.add_row("latency", f"{sample.latency_s:.2f} s" if sample.latency_s else "none recorded")
+    table.add_row("finish reason", sample.finish_reason or ("none (no reply)" if sample.text is None and sample.cancelled
+                                                            else "not recorded (not cut at the token limit)"))
+    return table
+
+
+class InspectorScreen(Screen[None]):
+    """One sample of a step, audited; see the module docstring."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Back"),
+        Binding("left", "move(-1)", "Prev sample"),
+        Binding("right", "move(1)", "Next sample"),
+        Binding("up", "lane(-1)", "Prev lane"),
+        Binding("down", "lane(1)", "Next lane"),
+        Binding("pagedown", "scroll(1)", "Scroll", show=False),
+        Binding("pageup", "scroll(-1)", "Scroll", show=False),
+    ]
+    DEFAULT_CSS = """
+    InspectorScreen #inspector-title { height: 1; padding: 0 1; background: $primary; color: $text; text-style: bold; }
+    InspectorScreen TallyPane { border: round $primary; max-height: 50%; }
+    InspectorScreen #inspector-body { padding: 0 1; }
+    InspectorScreen .section { margin-top: 1; color: $accent; text-style: bold; }
+    InspectorScreen #inspector-verdict.right { color: $success; }
+    InspectorScreen #inspector-verdict.wrong { color: $error; }
+    InspectorScreen .raw { background: $panel; padding: 0 1; }
+    InspectorScreen .muted { color: $text-muted; }
+    """
+
+    def __init__(self, inspection: StepInspection, sample: int = 0, *, right_known: bool = True) -> None:
+        super().__init__()
+        self.inspection = inspection
+        self.right_known = right_known
+        """The lanes are marked right or wrong: in a replay always, live once the step is decided."""
+        self.position = max(0, min(sample, len(inspection.samples) - 1))
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="inspector-title")
+        race = TallyPane(id="inspector-race")
+        race.border_title = "Vote tally (click a chip)"
+        yield race
+        with VerticalScroll(id="inspector-body", can_focus=False):
+            yield Static("Verdict", classes="section")
+            yield Static(id="inspector-verdict")
+            yield Static("Parse", classes="section")
+            yield Static(id="inspector-parse")
+            yield Static("Figures", classes="section")
+            yield Static(id="inspector-figures")
+            yield Static("Reply, as the model wrote it", classes="section")
+            yield Static(id="inspector-reply", classes="raw")
+            yield Static("Messages the agent was sent", classes="section")
+            yield Static(id="inspector-messages")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+
+    @property
+    def sample(self) -> SampleInspection | None:
+        return self.inspection.samples[self.position] if self.inspection.samples else None
+
+    def show(self) -> None:
+        """Draw the chosen sample (attributes down to each part)."""
+        inspection, sample = self.inspection, self.sample
+        race = self.query_one(TallyPane)
+        race.view = self._race()
+        lanes = len(lanes_of(inspection))
+        race.styles.height = min(MOST_RACE_LINES, 2 * lanes + 5)  # header, meter, gap, lanes in two lines, border
+        count = len(inspection.samples)
+        title = self.query_one("#inspector-title", Static)
+        verdict = self.query_one("#inspector-verdict", Static)
+        if sample is None:
+            title.update(f"Inspector · step {inspection.step:,} · no sample yet")
+            verdict.update("No sample of this step has come back yet.")
+            return
+        title.update(f"Inspector · step {inspection.step:,} · sample {self.position} (0 to {count - 1}, in arrival "
+                     f"order) · {lane_name(inspection, self.position)} · Esc returns")
+        verdict.update(verdict_text(inspection, sample))
+        verdict.set_class(sample.verdict.correct is True, "right")
+        verdict.set_class(sample.verdict.correct is False, "wrong")
+        self.query_one("#inspector-parse", Static).update(parse_text(sample))
+        self.query_one("#inspector-figures", Static).update(figures_table(sample))
+        reply = self.query_one("#inspector-reply", Static)
+        reply.update(Text(sample.text) if sample.text is not None else Text(sample.text_note, style="italic"))
+        messages = [Group(Text(f"{message['role']}:", style="bold"), Text(message["content"]))
+                    for message in inspection.messages]
+        self.query_one("#inspector-messages", Static).update(Group(*messages))
+
+    def _race(self) -> TallyView:
+        inspection = self.inspection
+        candidates, views = tally(outcomes_of_records(inspection.samples))  # type: ignore[arg-type]
+        best = max((c.votes for c in candidates), default=0)
+        leader = next((i for i, c in enumerate(candidates) if c.votes == best), None)
+        runner_up = sorted((c.votes for c in candidates), reverse=True)[1:2] or [0]
+        race = RaceView(inspection.step, inspection.decided is not None, candidates, views, inspection.k, leader,
+                        best - runner_up[0], right=inspection.right, right_known=self.right_known,
+                        selected=self.position)
+        return TallyView(race, sum(len(peg) for peg in inspection.state), True, 0, ())
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_move(self, delta: int) -> None:
+        if self.inspection.samples:
+            self.position = (self.position + delta) % len(self.inspection.samples)
+            self.show()
+
+    def action_lane(self, delta: int) -> None:
+        lanes = lanes_of(self.inspection)
+        if not lanes:
+            return
+        current = next(number for number, lane in enumerate(lanes) if self.position in lane)
+        self.position = lanes[(current + delta) % len(lanes)][0]
+        self.show()
+
+    def action_scroll(self, pages: int) -> None:
+        body = self.query_one("#inspector-body", VerticalScroll)
+        if pages > 0:
+            body.scroll_page_down()
+        else:
+            body.scroll_page_up()
+
+    def on_tally_pane_inspect(self, message: TallyPane.Inspect) -> None:
+        message.stop()
+        self.position = message.sample
+        self.show()
