@@ -4,6 +4,7 @@ Figures of the shipped recording are never written down here: the recording is r
 then, so every expected value is computed from the task itself or read from the recording."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,13 @@ def test_export_bad_ranges_are_one_line_and_exit_2(capsys, steps):
     assert status == 2 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("maker: error:"), err
+
+
+def test_export_needs_no_format_flag_and_maker_says_its_version(capsys):
+    status, out, err = maker(capsys, "export", DEMO, "--steps", "7")
+    assert status == 0, err
+    assert [json.loads(line)["step"] for line in out.splitlines()] == [7]
+    status, out, _ = maker(capsys, "--version")
+    assert status == 0 and re.fullmatch(r"maker (\d+\.\d+\.\d+\S*|unknown)\n", out)
+    status, out, _ = maker(capsys, "calibrate", "--help")
+    assert status == 0 and "95% Wilson" in out and "%%" not in out

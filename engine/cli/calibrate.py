@@ -35,7 +35,7 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "calibrate", help="estimate a model's p on random steps, then k_min, cost and time",
         description="Sample the model once on each of N random steps of the optimal solution (seeded), "
-        "without voting; report p with a 95%% Wilson interval, the valid rate v, red flags, tokens and cost "
+        "without voting; report p with a 95% Wilson interval, the valid rate v, red flags, tokens and cost "
         "per sample, and k_min with the projected cost and time of a full run at targets 0.90, 0.95, 0.99.",
     )
     parser.add_argument("--disks", type=bounded_int(1, MAX_DISKS), default=20, metavar="N",

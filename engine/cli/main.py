@@ -8,6 +8,7 @@ is one line naming the log file that holds its traceback, and exit 3.
 from __future__ import annotations
 
 import argparse
+from importlib import metadata
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -21,6 +22,14 @@ from engine.run.failures import brief, write_crash_log
 from engine.voting.calibrate import CalibrationError
 
 Command = Callable[[argparse.Namespace], int]
+
+
+def package_version() -> str:
+    """The installed package's version (``unknown`` when run from a checkout never installed)."""
+    try:
+        return metadata.version("maker")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 COMMANDS: dict[str, Command] = {
     "plan": plan.plan,
@@ -40,6 +49,7 @@ def build_parser(extend: Callable[[Any, argparse.ArgumentParser], None] | None =
         prog="maker",
         description="MAKER: solve Towers of Hanoi step by step with voting LLM micro-agents.",
     )
+    parser.add_argument("--version", action="version", version=f"maker {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     solve_parser = solve.add_parsers(commands)
     recordings.add_parsers(commands)

@@ -31,7 +31,7 @@ def add_parsers(commands: Any) -> None:
         "export", help="a recording as JSON lines", description="Write a recording as one JSON line per step."
     )
     export.add_argument("file", type=Path, metavar="FILE", help="the recording")
-    export.add_argument("--jsonl", action="store_true", required=True, help="JSON lines (the only format)")
+    export.add_argument("--jsonl", action="store_true", help="JSON lines (the default, and so far the only format)")
     export.add_argument("--out", type=Path, default=None, metavar="PATH", help="write here instead of stdout")
     export.add_argument("--steps", type=step_range, default=None, metavar="A-B",
                         help="only steps A to B (or N: only step N); the steps before and after are not read")
