@@ -49,7 +49,7 @@ async def test_the_inspector_on_lane_d_at_step_100_of_the_shipped_recording():
         await pilot.pause()
         assert screen.position == lane_d_position()
         title = text_of(screen, "inspector-title")
-        assert "step 100" in title and f"sample {lane_d_position()} (0 to 20" in title and "lane D" in title
+        assert "step 100" in title and f"sample {lane_d_position()} (of 0-20)" in title and "lane D" in title
         # The user message holds the state the agent was shown at step 100, as the prompt writes it.
         shown = format_state(state_before_step(100, 10))
         assert shown in screen.inspection.messages[1]["content"]

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static
 from engine.task.hanoi import format_move, format_state
 from engine.task.verdict import move_words
 from engine.view.inspect import SampleInspection, StepInspection
-from engine.view.snapshot import outcomes_of_records, tally
+from engine.view.snapshot import SampleView, outcomes_of_records, tally, top_two
 from tui.widgets.race_parts import RaceView, letter
 from tui.widgets.tally import TallyPane, TallyView
 
@@ -32,11 +32,10 @@ MOST_RACE_LINES = 16
 """The most lines the step's race takes above the sample's details."""
 
 
-def lanes_of(inspection: StepInspection) -> list[list[int]]:
+def lanes_of(views: tuple[SampleView, ...], candidates: int) -> list[list[int]]:
     """The samples of each lane, in the race's lane order: the answers (in order of their first
     vote), then the red flags, then the cancelled samples."""
-    candidates, views = tally(outcomes_of_records(inspection.samples))  # type: ignore[arg-type]
-    lanes: list[list[int]] = [[] for _ in candidates]
+    lanes: list[list[int]] = [[] for _ in range(candidates)]
     flagged, cancelled = [], []
     for position, view in enumerate(views):
         if view.candidate is not None:
@@ -48,15 +47,13 @@ def lanes_of(inspection: StepInspection) -> list[list[int]]:
     return [lane for lane in [*lanes, flagged, cancelled] if lane]
 
 
-def lane_name(inspection: StepInspection, position: int) -> str:
-    """What the race calls the lane of the sample at ``position``."""
-    sample = inspection.samples[position]
-    if sample.cancelled:
+def lane_name(view: SampleView) -> str:
+    """What the race calls the lane of a sample."""
+    if view.cancelled:
         return "cancelled"
-    if sample.red_flag is not None:
+    if view.candidate is None:
         return "red flags"
-    _, views = tally(outcomes_of_records(inspection.samples))  # type: ignore[arg-type]
-    return f"lane {letter(views[position].candidate)}"  # type: ignore[arg-type]
+    return f"lane {letter(view.candidate)}"
 
 
 def _answer_text(move: tuple[int, int, int], state: tuple[tuple[int, ...], ...]) -> str:
@@ -137,6 +134,8 @@ class InspectorScreen(Screen[None]):
         self.right_known = right_known
         """The lanes are marked right or wrong: in a replay always, live once the step is decided."""
         self.position = max(0, min(sample, len(inspection.samples) - 1))
+        self._candidates, self._views = tally(outcomes_of_records(inspection.samples))  # type: ignore[arg-type]
+        self._lanes = lanes_of(self._views, len(self._candidates))
 
     def compose(self) -> ComposeResult:
         yield Static(id="inspector-title")
@@ -168,8 +167,7 @@ class InspectorScreen(Screen[None]):
         inspection, sample = self.inspection, self.sample
         race = self.query_one(TallyPane)
         race.view = self._race()
-        lanes = len(lanes_of(inspection))
-        race.styles.height = min(MOST_RACE_LINES, 2 * lanes + 5)  # header, meter, gap, lanes in two lines, border
+        race.styles.height = min(MOST_RACE_LINES, 2 * len(self._lanes) + 5)  # header, meter, gap, lanes in two lines, border
         count = len(inspection.samples)
         title = self.query_one("#inspector-title", Static)
         verdict = self.query_one("#inspector-verdict", Static)
@@ -177,8 +175,8 @@ class InspectorScreen(Screen[None]):
             title.update(f"Inspector · step {inspection.step:,} · no sample yet")
             verdict.update("No sample of this step has come back yet.")
             return
-        title.update(f"Inspector · step {inspection.step:,} · sample {self.position} (0 to {count - 1}, in arrival "
-                     f"order) · {lane_name(inspection, self.position)} · Esc returns")
+        title.update(f"Inspector · step {inspection.step:,} · sample {self.position} (of 0-{count - 1}) · "
+                     f"{lane_name(self._views[self.position])} · Esc returns")
         verdict.update(verdict_text(inspection, sample))
         verdict.set_class(sample.verdict.correct is True, "right")
         verdict.set_class(sample.verdict.correct is False, "wrong")
@@ -191,14 +189,11 @@ class InspectorScreen(Screen[None]):
         self.query_one("#inspector-messages", Static).update(Group(*messages))
 
     def _race(self) -> TallyView:
-        inspection = self.inspection
-        candidates, views = tally(outcomes_of_records(inspection.samples))  # type: ignore[arg-type]
-        best = max((c.votes for c in candidates), default=0)
+        inspection, candidates = self.inspection, self._candidates
+        best, runner_up = top_two(candidates)
         leader = next((i for i, c in enumerate(candidates) if c.votes == best), None)
-        runner_up = sorted((c.votes for c in candidates), reverse=True)[1:2] or [0]
-        race = RaceView(inspection.step, inspection.decided is not None, candidates, views, inspection.k, leader,
-                        best - runner_up[0], right=inspection.right, right_known=self.right_known,
-                        selected=self.position)
+        race = RaceView(inspection.step, inspection.decided is not None, candidates, self._views, inspection.k, leader,
+                        best - runner_up, right=inspection.right, right_known=self.right_known, selected=self.position)
         return TallyView(race, sum(len(peg) for peg in inspection.state), True, 0, ())
 
     def action_close(self) -> None:
@@ -210,7 +205,7 @@ class InspectorScreen(Screen[None]):
             self.show()
 
     def action_lane(self, delta: int) -> None:
-        lanes = lanes_of(self.inspection)
+        lanes = self._lanes
         if not lanes:
             return
         current = next(number for number, lane in enumerate(lanes) if self.position in lane)
