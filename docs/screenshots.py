@@ -2,7 +2,8 @@
 
 Each picture is the app driven headless by a script, as a user would drive it, and saved as an SVG
 by Textual: the live screen on a seeded simulated run paused mid-vote, the race on the shipped
-recording's hardest step in the stage theme, a replay, and the plots. Runs are seeded and the clock
+recording's hardest step in the stage theme, a replay, the plots, and the demo's tour at the step
+where one agent alone would have failed. Runs are seeded and the clock
 is frozen, so the pictures change only when the app does.
 """
 
@@ -21,13 +22,13 @@ from textual.pilot import Pilot  # noqa: E402
 
 from engine.models.pricing import pricing_for  # noqa: E402
 from engine.models.sim import SimConfig, SimulatedLLM  # noqa: E402
+from engine.paths import demo_recording  # noqa: E402
 from engine.recording.reader import Recording  # noqa: E402
 from engine.run.config import RunConfig  # noqa: E402
 from engine.run.control import RunControl  # noqa: E402
 from engine.run.session import new_session  # noqa: E402
 from engine.view.replay import ReplayCursor  # noqa: E402
 from tui.app import MakerApp, live_app, replay_app  # noqa: E402
-from tui.cli import DEMO_RECORDING  # noqa: E402
 
 OUT = ROOT / "docs" / "images"
 SIZE = (120, 40)
@@ -90,7 +91,19 @@ def live_app_for_pictures() -> MakerApp:
 
 
 def replay_app_for_pictures(theme: str | None = None) -> MakerApp:
-    return replay_app(ReplayCursor(Recording.open(DEMO_RECORDING)), theme=theme, clock=frozen_clock)
+    return replay_app(ReplayCursor(Recording.open(demo_recording())), theme=theme, clock=frozen_clock)
+
+
+def tour_stop(spaces: int) -> Callable[[Pilot[None]], Awaitable[None]]:
+    async def script(pilot: Pilot[None]) -> None:
+        await pilot.press("T", *["space"] * spaces)
+        await pilot.pause()
+
+    return script
+
+
+def demo_app_for_pictures() -> MakerApp:
+    return replay_app(ReplayCursor(Recording.open(demo_recording())), demo=True, playing=False, clock=frozen_clock)
 
 
 PICTURES: dict[str, tuple[Callable[[], MakerApp], Callable[[Pilot[None]], Awaitable[None]]]] = {
@@ -98,6 +111,7 @@ PICTURES: dict[str, tuple[Callable[[], MakerApp], Callable[[Pilot[None]], Awaita
     "race-stage": (lambda: replay_app_for_pictures("stage"), at_step(HARD_STEP)),
     "replay": (lambda: replay_app_for_pictures("maker-light"), at_step(700)),
     "plots": (replay_app_for_pictures, at_step(1023, plots=True)),
+    "tour": (demo_app_for_pictures, tour_stop(4)),
 }
 
 

@@ -10,9 +10,8 @@ from rich.text import Text
 
 from engine.task.parser import RedFlag
 from tests.tui_helpers import answers, race_snapshot
-from tui.widgets.race import plan_lanes, race
+from tui.widgets.race import lanes_for, race
 from tui.widgets.race_parts import (
-    LANE_HEAD,
     RaceStyles,
     finish_slot,
     move_words,
@@ -51,10 +50,10 @@ def chips_in(line: Text) -> int:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(sample, max_size=60), st.integers(1, 12), st.integers(8, 90), st.integers(1, 40))
-def test_every_line_fits_and_every_vote_is_drawn_or_counted(outcomes, k, width, height):
+@given(st.lists(sample, max_size=60), st.integers(1, 12), st.integers(8, 130), st.integers(1, 60), st.booleans())
+def test_every_line_fits_and_every_vote_is_drawn_or_counted(outcomes, k, width, height, large):
     view = view_of(outcomes, k)
-    lines = race(view, STYLES, width, height)
+    lines = race(view, STYLES, width, height, large)
     assert 1 <= len(lines) <= height
     assert all(line.cell_len <= width and "\n" not in line.plain for line in lines)
     lanes = {m["name"]: (m, line) for line in lines if (m := LANE.match(line.plain))}
@@ -78,8 +77,9 @@ def test_a_finish_line_drawn_to_scale_stands_k_beyond_the_runner_up(outcomes, k,
     view = view_of(outcomes, k)
     if not view.candidates:
         return
-    lanes = plan_lanes(view, width - LANE_HEAD)
-    line = next(line.plain for line in race(view, STYLES, width, 40) if LANE.match(line.plain))
+    lines = race(view, STYLES, width, 40)
+    lanes = lanes_for(view, width, 40, bottom=sum(1 for line in lines if line.plain.startswith((" ✗", " ⊘"))))
+    line = next(line.plain for line in lines if LANE.match(line.plain))
     track = line.index("┃") - line.index("▕") - 1
     if lanes.squeezed or lanes.first:
         assert "…" in line or "+" in line.split("▕")[0]
@@ -151,3 +151,45 @@ def test_a_lane_with_the_leaders_move_says_how_its_state_differs_and_lanes_are_m
     assert any("same move as A, but disk 1 on peg 0, disk 2 on peg 0, disk 4 on peg 2, 4 more" in line for line in wide)
     unknown = [line.plain for line in race(view._replace(right_known=False), STYLES, 90, 30)]
     assert not any("┃ ✓" in line or "┃ ✗" in line for line in unknown)
+
+
+STEP_100 = [(0.0 if n == 0 else 0.1, ANSWERS[n % 3], None, False) for n in range(9)]
+"""Three answers, three votes each: no lead yet, the finish line at 6."""
+
+
+def tall_lanes(lines):
+    """Each lane's rows: its line, then the rows of its chips' blocks under it."""
+    lanes, current = [], None
+    for line in lines:
+        if LANE.match(line.plain):
+            current = [line.plain]
+            lanes.append(current)
+        elif current is not None and line.plain.strip().startswith("▕") and "┃" in line.plain:
+            current.append(line.plain)
+        else:
+            current = None
+    return lanes
+
+
+def test_a_large_pane_draws_the_larger_forms_and_a_small_one_the_compact_ones():
+    view = view_of(STEP_100, 3)
+    by_size = {}
+    for width, height, large in [(30, 14, False), (46, 27, False), (46, 27, True), (62, 30, False), (98, 37, False)]:
+        lanes = lanes_for(view, width, height, large)
+        rows = tall_lanes(race(view, STYLES, width, height, large))
+        assert len(rows) == 3 and all(len(lane) == lanes.rows for lane in rows)
+        for lane in rows:  # one finish line, under the head and through every row of the lane
+            assert len({row.index("┃") for row in lane}) == 1
+            assert lane[0].index("┃") - lane[0].index("▕") - 1 == lanes.chip * finish_slot(view)
+        by_size[width, height, large] = (lanes.rows, lanes.chip)
+    assert by_size == {(30, 14, False): (1, 3), (46, 27, False): (1, 4), (46, 27, True): (2, 6),
+                       (62, 30, False): (2, 6), (98, 37, False): (3, 8)}
+
+
+def test_the_next_states_picture_grows_with_the_lanes():
+    view = view_of(STEP_100, 3)
+    small, large = race(view, STYLES, 46, 27), race(view, STYLES, 98, 37)
+    picture = [line for line in small if line.plain.strip().startswith("▕") and "┃" not in line.plain][0]
+    grown = [line for line in large if line.plain.strip().startswith("▕") and "┃" not in line.plain][-1]
+    disks = 10
+    assert len(grown.plain.strip()) - len(picture.plain.strip()) == 2 * disks  # three cells a disk, not one

@@ -12,6 +12,8 @@ from themes import THEMES
 from tui.app import MakerApp
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+GROWING = {**SIZES, "200x50": (200, 50)}
+"""The sizes at which the layout is seen to grow: a default terminal, a larger one, a projector."""
 
 
 def live_after(steps: int = 0, samples: int = 0):
@@ -42,10 +44,16 @@ def replay_at(step: int):
 
 
 class TestLiveScreen:
-    @pytest.mark.parametrize("size", SIZES)
+    @pytest.mark.parametrize("size", GROWING)
     def test_twenty_disks(self, snap_compare, size):
         app, _ = make_live(disks=20, seed=3, error_rate=0.05)
-        assert snap_compare(app, terminal_size=SIZES[size], run_before=live_after(steps=9))
+        assert snap_compare(app, terminal_size=GROWING[size], run_before=live_after(steps=9))
+
+    @pytest.mark.parametrize("size", GROWING)
+    def test_ten_disks_mid_vote(self, snap_compare, size):
+        """Thick disks and tall chips once the screen has the room for them."""
+        app, _ = make_live(disks=10, seed=3, error_rate=0.05)
+        assert snap_compare(app, terminal_size=GROWING[size], run_before=live_after(steps=9, samples=2))
 
 
 class TestPausedTally:
@@ -69,9 +77,21 @@ class TestThemes:
         app, _, _ = make_replay(theme=theme)
         assert snap_compare(app, terminal_size=(120, 40), run_before=replay_at(700))
 
-    def test_demo_on_stage(self, snap_compare):
+    @pytest.mark.parametrize("size", GROWING)
+    def test_demo_on_stage(self, snap_compare, size):
+        """The demo at step 100 in the stage theme: its larger forms, bold labels, no faint text."""
         app, _, _ = make_replay(demo=True)
-        assert snap_compare(app, terminal_size=(120, 40), run_before=replay_at(300))
+        assert snap_compare(app, terminal_size=GROWING[size], run_before=replay_at(100))
+
+    def test_the_tour_on_stage(self, snap_compare):
+        """The tour's third stop: its caption above the inspector on the first red flag's reply."""
+        app, _, _ = make_replay(demo=True)
+
+        async def run_before(pilot):
+            await pilot.press("T", "space", "space")
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
 class TestPlots:
@@ -157,12 +177,12 @@ def inspector_on_lane_d(pilot_app_step: int = 100):
 
 
 class TestAudit:
-    @pytest.mark.parametrize("size", SIZES)
+    @pytest.mark.parametrize("size", GROWING)
     def test_lanes_that_share_a_move_say_how_their_states_differ(self, snap_compare, size):
         """Step 100: lanes B, D and E move disk 3 from peg 0 to peg 1; D and E say what their states
         put elsewhere, and every lane is marked right or wrong."""
         app, _, _ = make_replay()
-        assert snap_compare(app, terminal_size=SIZES[size], run_before=replay_at(100))
+        assert snap_compare(app, terminal_size=GROWING[size], run_before=replay_at(100))
 
     @pytest.mark.parametrize("size", SIZES)
     def test_the_inspector_on_lane_d(self, snap_compare, size):

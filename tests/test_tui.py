@@ -339,6 +339,7 @@ def test_resume_opens_the_live_screen_and_appends_to_the_recording(tmp_path, mon
 
     run = MakerApp.run
     monkeypatch.setattr(MakerApp, "run", lambda self: run(self, headless=True, size=(80, 24), auto_pilot=three_more))
+    monkeypatch.setattr(cli, "has_terminal", lambda: True)  # the app runs headless in place of a terminal
     assert cli.main(["resume", str(record), "--paused"]) == 0
     assert seen == {"step": 8, "status": "paused"}
     out = capsys.readouterr().out

@@ -79,3 +79,9 @@ STAGE = Theme(
 THEMES: tuple[Theme, ...] = (MAKER_DARK, MAKER_LIGHT, STAGE)
 DEFAULT_THEME = MAKER_DARK.name
 STAGE_THEME = STAGE.name
+
+
+def large_forms(theme: str) -> bool:
+    """Whether panes take their larger forms (taller chips, bold labels) on any pane with the room
+    for them, not only on a large one: the stage theme's, for a projector."""
+    return theme == STAGE_THEME

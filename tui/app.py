@@ -21,12 +21,13 @@ from engine.run.control import STOP_SIGNALS
 from engine.run.session import Session
 from engine.view.live import LiveView
 from engine.view.replay import ReplayCursor
-from themes import DEFAULT_THEME, STAGE_THEME, THEMES
+from themes import DEFAULT_THEME, STAGE_THEME, THEMES, large_forms
 from tui.commands import MakerCommands
 from tui.screens.board import BoardScreen
 from tui.screens.help import HelpScreen
 from tui.screens.live import LiveScreen
 from tui.screens.replay import ReplayScreen
+from tui.widgets.footer import SAVE_SCREEN
 
 
 class MakerApp(App[None]):
@@ -36,11 +37,12 @@ class MakerApp(App[None]):
     TITLE = "maker"
     COMMANDS = App.COMMANDS | {MakerCommands}
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (32, "-tall")]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (150, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "change_theme", "Theme"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
-        Binding("ctrl+s", "save_screen", "Save SVG", show=False),
+        SAVE_SCREEN,
     ]
 
     def __init__(self, make_screen: Callable[[], BoardScreen], theme: str | None = None) -> None:
@@ -55,6 +57,10 @@ class MakerApp(App[None]):
         for maker_theme in THEMES:
             self.register_theme(maker_theme)
         self.theme = DEFAULT_THEME
+
+    def watch_theme(self, theme: str) -> None:
+        """The stage's larger forms reach the style sheet as a class (bold labels)."""
+        self.set_class(large_forms(theme), "-large-forms")
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this terminal, made to survive the terminal going away (below)."""
@@ -170,15 +176,18 @@ def replay_app(
     cursor: ReplayCursor,
     *,
     demo: bool = False,
-    playing: bool = False,
+    playing: bool | None = None,
     speed: float | None = 10.0,
     theme: str | None = None,
     frame_rate: float = 20.0,
     clock: Callable[[], float] = time.monotonic,
+    tour: bool = False,
 ) -> MakerApp:
-    """The replay screen on ``cursor``; ``demo`` loops it in the stage theme at an audience's pace."""
+    """The replay screen on ``cursor``; ``demo`` loops it in the stage theme at an audience's pace;
+    ``tour`` opens it on the guided tour."""
     return MakerApp(
-        lambda: ReplayScreen(cursor, demo=demo, playing=playing, speed=speed, frame_rate=frame_rate, clock=clock),
+        lambda: ReplayScreen(cursor, demo=demo, playing=playing, speed=speed, frame_rate=frame_rate, clock=clock,
+                             tour=tour),
         theme=theme or (STAGE_THEME if demo else None),
     )
 

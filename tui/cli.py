@@ -21,15 +21,16 @@ from engine.cli.solve import exit_status, resumed_session
 from engine.cli.terminal import SignalStop, say, signal_exit_status
 from engine.models.factory import formula_votes_for, is_simulated
 from engine.models.sampler import ModelError
-from engine.paths import recordings_dir
+from engine.paths import demo_recording, recordings_dir
 from engine.recording.format import SUFFIX
 from engine.recording.reader import Recording
 from engine.run.session import Session, new_session
 
-DEMO_RECORDING = Path(__file__).resolve().parent.parent / "recordings" / "demo-10.maker"
 SIM_PACE = 10.0
 """Samples a second the live screen starts at on the simulated model: slow enough to follow."""
 REPLAY_PACE = 10.0
+DEMO_CALM_PACE = 12.0
+"""Samples a second the demo goes through unanimous steps at (the others at a sixth of it)."""
 FIRST_LOOK = ["solve", "--disks", "8", "--error-rate", "0.03"]
 """What ``maker`` alone runs: a tower small enough to watch to the end, on a model that errs
 often enough (3%) for votes to disagree and red flags to show."""
@@ -65,33 +66,60 @@ def starting_pace(speed: float | None, model: str) -> float | None:
     return pace(speed, SIM_PACE if is_simulated(model) else None)
 
 
-def _add_view_options(parser: argparse.ArgumentParser, default: str, live: bool = False) -> None:
+def _add_view_options(parser: argparse.ArgumentParser, default: str, opens: str, live: bool = False,
+                      theme: str = "maker-dark") -> None:
+    """The options every screen takes: theme, pace, and whether it opens paused or playing
+    (``opens``: which it does unless told)."""
     group = parser.add_argument_group("the screen")
     group.add_argument("--theme", default=None, metavar="NAME",
-                       help="maker-dark (default), maker-light, stage (for projectors), or any Textual theme")
+                       help=f"maker-dark, maker-light, stage (for projectors), or any Textual theme (default {theme})")
     throttles = (". A pace holds the requests back too: a served model is asked no faster than the screen "
                  "shows") if live else ""
     group.add_argument("--speed", type=_speed, default=None, metavar="S",
                        help=f"samples a second, or 'full' (default {default}; + and - change it){throttles}")
+    start = group.add_mutually_exclusive_group()
+    start.add_argument("--paused", dest="playing", action="store_false", default=None,
+                       help=f"open paused (space plays){'' if opens == 'playing' else '; the default'}")
+    start.add_argument("--playing", dest="playing", action="store_true",
+                       help=f"open playing (space pauses){'' if opens == 'paused' else '; the default'}")
+    start.add_argument("--play", dest="playing", action="store_true", help=argparse.SUPPRESS)  # the old spelling
+
+
+def has_terminal() -> bool:
+    """Whether the screen has a terminal to draw on and read keys from."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def check_terminal(args: argparse.Namespace) -> None:
+    """The screen needs a terminal: without one (a pipe, a cron job, nohup) it would wait forever
+    for keys, so say so at once."""
+    if not has_terminal():
+        hint = " (or --headless)" if args.command in ("solve", "resume") else ""
+        raise UsageError(f"maker {args.command} draws its screen on a terminal, and none is attached: run it in a "
+                         f"terminal{hint}")
 
 
 def extend(commands: Any, solve: argparse.ArgumentParser) -> None:
     """Add the TUI's options and commands to the headless parser."""
     for live in (solve, commands.choices["resume"]):
         _add_view_options(live, f"{SIM_PACE:g} on the simulated model; full for a served model, whose replies set "
-                                "the pace", live=True)
-        live.add_argument("--paused", action="store_true", help="open paused (space resumes, n steps)")
+                                "the pace", "playing", live=True)
     replay = commands.add_parser("replay", help="play a recording in the TUI",
-                                 description="Play a recording back through the live panes, without any API call.")
+                                 description="Play a recording back through the live panes, without any API call. "
+                                 "T starts a guided tour of the moments that explain MAKER.")
     replay.add_argument("file", type=Path, metavar="FILE", help="the recording")
-    replay.add_argument("--play", action="store_true", help="start playing at once")
-    _add_view_options(replay, f"{REPLAY_PACE:g}")
+    replay.add_argument("--at", type=int, default=None, metavar="STEP", help="open at this step, decided (default 1)")
+    _add_view_options(replay, f"{REPLAY_PACE:g}", "paused")
     demo = commands.add_parser("demo", help="loop the shipped recording for an audience",
                                description="Loop a recording in the stage theme, at a pace an audience can "
-                               "follow, with a title and a line explaining what is on screen.")
-    demo.add_argument("--recording", type=Path, default=DEMO_RECORDING, metavar="FILE",
+                               "follow, with a title and a line explaining what is on screen. Steps with a "
+                               "disagreement or a red flag go at a sixth of the pace, so an audience can follow them.")
+    demo.add_argument("--recording", type=Path, default=None, metavar="FILE",
                       help="the recording to loop (default: the shipped 10-disk run)")
-    demo.add_argument("--theme", default=None, metavar="NAME", help="default stage")
+    demo.add_argument("--tour", action="store_true",
+                      help="open on the guided tour: six moments that explain MAKER, one caption each (space "
+                      "goes on, Esc leaves it for the loop)")
+    _add_view_options(demo, f"{DEMO_CALM_PACE:g}", "playing", theme="stage")
 
 
 def solve_in_tui(args: argparse.Namespace) -> int:
@@ -107,12 +135,14 @@ def solve_in_tui(args: argparse.Namespace) -> int:
                              "give one with --record FILE") from None
         safe_model = "".join(c if c.isalnum() or c in "-." else "_" for c in args.model)
         args.record = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_model}-{args.disks}d{SUFFIX}"
+    check_terminal(args)  # the settings are checked; nothing is written yet
     session = new_session(config, sampler, pricing, record=args.record, keep_text=args.keep_text)
     return run_live(session, args, args.record, expected_votes=formula_votes(args))
 
 
 def resume_in_tui(args: argparse.Namespace) -> int:
     """``maker resume FILE``: the recorded run goes on on the live screen, appending to its file."""
+    check_terminal(args)
     session = resumed_session(args)
     runner = session.runner
     return run_live(session, args, args.file,
@@ -127,7 +157,7 @@ def run_live(session: Session, args: argparse.Namespace, record: Path | None,
     from tui.app import live_app
 
     session.control.set_pace(starting_pace(args.speed, session.runner.sampler.name))
-    if args.paused:
+    if args.playing is False:
         session.control.pause()
     app = live_app(session, expected_votes=expected_votes, theme=args.theme)
     # Around the app (which handles the signals itself while it runs): a signal before it is up
@@ -159,15 +189,21 @@ def replay_in_tui(args: argparse.Namespace, demo: bool = False) -> int:
     from engine.view.replay import ReplayCursor
     from tui.app import replay_app
 
-    path = args.recording if demo else args.file
+    path = (args.recording or demo_recording()) if demo else args.file
     recording = Recording.open(path)
     try:
         cursor = ReplayCursor(recording)
+        at = None if demo else args.at
+        if at is not None and not 1 <= at <= cursor.last_step:
+            raise UsageError(f"--at {at}: {path} holds steps 1 to {cursor.last_step:,}")
+        if at is not None:
+            cursor.seek(at, reveal_all=True)
+        check_terminal(args)
     except BaseException:
         recording.close()
         raise
-    playing, speed = (True, REPLAY_PACE) if demo else (args.play, pace(args.speed, REPLAY_PACE))
-    app = replay_app(cursor, demo=demo, playing=playing, speed=speed, theme=args.theme)
+    speed = pace(args.speed, DEMO_CALM_PACE if demo else REPLAY_PACE)
+    app = replay_app(cursor, demo=demo, playing=args.playing, speed=speed, theme=args.theme, tour=demo and args.tour)
     with SignalStop(None, ctrl_c=False) as stop:
         app.outer = stop
         app.run()

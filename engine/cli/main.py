@@ -8,10 +8,10 @@ is one line naming the log file that holds its traceback, and exit 3.
 from __future__ import annotations
 
 import argparse
-from importlib import metadata
 import os
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from typing import Any
 
 from engine.cli import calibrate, inspection, local_server, plan, recordings, solve

@@ -14,6 +14,7 @@ UI thread writes the spend history and the cost series.
 from __future__ import annotations
 
 from collections import deque
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 from engine.run.events import Event, StepDecided, StepStarted, StepUndecided
@@ -48,7 +49,8 @@ class _Ended(NamedTuple):
 
 
 COST_POINTS = 400
-"""Points the cost series keeps; older ones are thinned by half when it overflows."""
+"""Points the cost series keeps at most: the first heard in each run of ``stride`` steps, the stride
+doubled when it overflows, so the points spread over the steps whatever the frame rate and pace."""
 
 
 class LiveView:
@@ -84,6 +86,9 @@ class LiveView:
         self._spent_before = self._spent(totals)
         self._engine_spent = self._spent_before
         self._cost_points: list[tuple[int, float]] = []
+        self._cost_stride = 1
+        self._cost_now: tuple[int, float] | None = None
+        """The latest (steps decided, cumulative spend), kept or not."""
         self._steps_at_start = totals.steps
         self._detail = False
         self._listener = self.on_step
@@ -121,8 +126,23 @@ class LiveView:
         return spend(self.runner.pricing, totals.tokens_in, totals.tokens_out)
 
     def cost_series(self) -> list[tuple[int, float]]:
-        """(steps decided, cumulative spend), a point a snapshot, thinned to at most 400 (UI thread)."""
-        return list(self._cost_points)
+        """(steps decided, cumulative spend) from the first snapshot to the latest: at most about
+        400 points, evenly spread over the steps, the latest always last (UI thread)."""
+        points = list(self._cost_points)
+        if self._cost_now is not None and self._cost_now[0] > points[-1][0]:
+            points.append(self._cost_now)
+        return points
+
+    def _note_cost(self, steps: int, spent: float) -> None:
+        """Keep the first point heard in each run of ``stride`` steps (see :data:`COST_POINTS`)."""
+        self._cost_now = (steps, spent)
+        points, stride = self._cost_points, self._cost_stride
+        if points and steps // stride <= points[-1][0] // stride:
+            return
+        points.append((steps, spent))
+        if len(points) > COST_POINTS:
+            self._cost_stride = stride = stride * 2
+            points[1:] = [point for previous, point in pairwise(points) if point[0] // stride > previous[0] // stride]
 
     def _on_sample(self, event: Event) -> None:
         """Sample events in detail, in the engine's thread: the current step's list."""
@@ -187,11 +207,7 @@ class LiveView:
             spent = self._spent(totals)
             self._spend.append(spent - self._spent_before)
             self._spent_before = spent
-        points = self._cost_points
-        if not points or points[-1][0] != totals.steps:
-            points.append((totals.steps, self._spent(totals)))
-            if len(points) > COST_POINTS:
-                del points[1::2]
+        self._note_cost(totals.steps, self._spent(totals))
         control = runner.control
         finished = runner.finished
         status: Status = (ended(finished.stopped) if finished is not None

@@ -197,8 +197,8 @@ class ReplayCursor:
         )
 
     def cost_series(self) -> list[tuple[int, float]]:
-        """(steps decided, cumulative spend) up to the cursor: a point a step for a recording of up
-        to 20,000 steps (thinned to 400), a point a block for a longer one."""
+        """(steps decided, cumulative spend) from the start to the cursor: a point a step for a
+        recording of up to 20,000 steps (every n-th step past 400), a point a block for a longer one."""
         if self._block_series is None:
             if len(self.recording) <= FINE_SERIES_STEPS:
                 tokens_in = tokens_out = 0
@@ -210,7 +210,7 @@ class ReplayCursor:
                 self._block_series = series[:: max(1, len(series) // 400)]
             else:
                 self._block_series = self.recording.block_series()
-        points = []
+        points = [(0, 0.0)] if self._before.steps else []
         for last_step, tokens_in, tokens_out in self._block_series:
             if last_step >= self._before.steps:
                 break

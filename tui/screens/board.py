@@ -11,12 +11,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
 from engine.view.inspect import StepInspection
 from engine.view.snapshot import Snapshot
 from tui.widgets.cost import Cost
 from tui.widgets.flags import RedFlags
+from tui.widgets.footer import MakerFooter
 from tui.widgets.forecast import ForecastPane
 from tui.widgets.progress import Progress
 from tui.widgets.status import StatusLine
@@ -80,7 +80,7 @@ class BoardScreen(Screen[None]):
             yield _titled(Cost(id="cost"), "Cost")
             yield _titled(RedFlags(id="flags"), "Red flags")
             yield _titled(ForecastPane(id="forecast"), "Forecast")
-        yield Footer()
+        yield MakerFooter()
 
     def on_mount(self) -> None:
         self.set_interval(1 / self.frame_rate, self.tick, name="frame")

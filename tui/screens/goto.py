@@ -11,11 +11,13 @@ from textual.screen import ModalScreen
 from textual.validation import Integer
 from textual.widgets import Input, Label
 
+from tui.widgets.footer import SAVE_SCREEN
+
 
 class GoToStep(ModalScreen[int | None]):
     """Asks for a step between 1 and the last recorded one; dismisses with it, or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"), SAVE_SCREEN]
     DEFAULT_CSS = """
     GoToStep { align: center middle; }
     GoToStep > Vertical { width: 44; height: auto; border: round $accent; background: $surface; padding: 1 2; }

@@ -19,12 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from engine.task.hanoi import format_move, format_state
 from engine.task.verdict import move_words
 from engine.view.inspect import SampleInspection, StepInspection
 from engine.view.snapshot import SampleView, outcomes_of_records, tally, top_two
+from tui.widgets.caption import CaptionView, TourCaption
+from tui.widgets.footer import MakerFooter
 from tui.widgets.race_parts import RaceView, letter
 from tui.widgets.tally import TallyPane, TallyView
 
@@ -105,11 +107,13 @@ def figures_table(sample: SampleInspection) -> Table:
     return table
 
 
-class InspectorScreen(Screen[None]):
-    """One sample of a step, audited; see the module docstring."""
+class InspectorScreen(Screen[str | None]):
+    """One sample of a step, audited; see the module docstring. Opened by the tour, it shows the
+    tour's caption above, and space goes on to the tour's next stop."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
+        Binding("space", "next_stop", "Next stop"),
         Binding("left", "move(-1)", "Prev sample"),
         Binding("right", "move(1)", "Next sample"),
         Binding("up", "lane(-1)", "Prev lane"),
@@ -128,8 +132,10 @@ class InspectorScreen(Screen[None]):
     InspectorScreen .muted { color: $text-muted; }
     """
 
-    def __init__(self, inspection: StepInspection, sample: int = 0, *, right_known: bool = True) -> None:
+    def __init__(self, inspection: StepInspection, sample: int = 0, *, right_known: bool = True,
+                 caption: CaptionView | None = None) -> None:
         super().__init__()
+        self.caption = caption
         self.inspection = inspection
         self.right_known = right_known
         """The lanes are marked right or wrong: in a replay always, live once the step is decided."""
@@ -138,6 +144,8 @@ class InspectorScreen(Screen[None]):
         self._lanes = lanes_of(self._views, len(self._candidates))
 
     def compose(self) -> ComposeResult:
+        if self.caption is not None:
+            yield TourCaption(id="tour-caption")
         yield Static(id="inspector-title")
         race = TallyPane(id="inspector-race")
         race.border_title = "Vote tally (click a chip)"
@@ -153,10 +161,19 @@ class InspectorScreen(Screen[None]):
             yield Static(id="inspector-reply", classes="raw")
             yield Static("Messages the agent was sent", classes="section")
             yield Static(id="inspector-messages")
-        yield Footer()
+        yield MakerFooter()
 
     def on_mount(self) -> None:
+        if self.caption is not None:
+            self.query_one(TourCaption).view = self.caption
         self.show()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Space goes on with the tour only while a tour is on."""
+        return self.caption is not None if action == "next_stop" else True
+
+    def action_next_stop(self) -> None:
+        self.dismiss("next")
 
     @property
     def sample(self) -> SampleInspection | None:
@@ -197,7 +214,7 @@ class InspectorScreen(Screen[None]):
         return TallyView(race, sum(len(peg) for peg in inspection.state), True, 0, ())
 
     def action_close(self) -> None:
-        self.dismiss()
+        self.dismiss(None)
 
     def action_move(self, delta: int) -> None:
         if self.inspection.samples:

@@ -37,6 +37,7 @@ class LiveScreen(BoardScreen):
     """Watches a run: the engine runs in a thread worker; the screen pulls snapshots from a
     :class:`LiveView` at its frame rate, whatever the engine's pace."""
 
+    inherit_bindings = False  # the board's keys after this screen's own, in the footer too
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "Pause/resume"),
         Binding("n,right", "step", "Step"),

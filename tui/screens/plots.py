@@ -1,4 +1,5 @@
-"""Plots of the run so far: undecided steps by sampling round, votes per step, cumulative cost."""
+"""Plots of the run so far: undecided steps by sampling round, votes per step, cumulative cost
+against steps."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Static
 
 from engine.view.snapshot import Snapshot
-from tui.widgets.charts import BarChart, undecided_by_round
+from tui.widgets.charts import BarChart, SpendLine, cost_by_steps, undecided_by_round
+from tui.widgets.footer import MakerFooter
 from tui.widgets.format import usd
 
 
@@ -31,7 +33,7 @@ class PlotsScreen(Screen[None]):
     PlotsScreen > Horizontal { height: 1fr; }
     PlotsScreen Vertical { width: 1fr; border-top: solid $primary; border-title-color: $primary; }
     PlotsScreen #cost-plot { height: 9; border-top: solid $secondary; border-title-color: $secondary; }
-    PlotsScreen #cost-plot Sparkline { height: 1fr; }
+    PlotsScreen #cost-plot SpendLine { height: 1fr; }
     PlotsScreen #cost-caption { height: 1; color: $text-muted; padding: 0 1; }
     """
 
@@ -48,10 +50,10 @@ class PlotsScreen(Screen[None]):
                 votes.border_title = "Steps by valid votes they took (log scale)"
                 yield BarChart("no step decided yet", log=True, id="votes")
         with Vertical(id="cost-plot") as cost:
-            cost.border_title = "Cumulative cost"
-            yield Sparkline([0.0], id="cost-line")
+            cost.border_title = "Cumulative cost against steps"
+            yield SpendLine(id="cost-line")
             yield Static("", id="cost-caption")
-        yield Footer()
+        yield MakerFooter()
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self.draw, name="plots")
@@ -65,13 +67,31 @@ class PlotsScreen(Screen[None]):
         self.query_one("#rounds", BarChart).show([(f"round {number}", count) for number, count in rounds])
         self.query_one("#votes", BarChart).show([(f"{votes} votes", count) for votes, count in snapshot.votes_histogram])
         series = self.board.cost_series()
-        self.query_one("#cost-line", Sparkline).data = [cost for _, cost in series] or [0.0]
+        line = self.query_one("#cost-line", SpendLine)
+        values, per_column = cost_by_steps(series, line.size.width or self.size.width)  # no width before layout
+        line.data = values
         unit = "USD" if snapshot.cost_usd is not None else "tokens (no price)"
         last = series[-1][1] if series else 0.0
         shown = usd(last) if snapshot.cost_usd is not None else f"{last:,.0f}"
-        self.query_one("#cost-caption", Static).update(
-            f"{shown} after {snapshot.steps_done:,} of {snapshot.total_steps:,} steps, in {unit}"
-        )
+        caption = f"{shown} after {snapshot.steps_done:,} of {snapshot.total_steps:,} steps, in {unit}"
+        if per_column:
+            since = f" from step {series[0][0]:,}" if series[0][0] else ""
+            caption += f"; {columns_per_step(per_column)}{since}"
+        self.query_one("#cost-caption", Static).update(caption)
 
     def action_close(self) -> None:
         self.app.pop_screen()
+
+
+def columns_per_step(per_column: float) -> str:
+    """How many steps a column of the cost line stands for, or how many columns a step takes."""
+    if per_column == 1:
+        return "a column per step"
+    if per_column > 1:
+        return f"a column per {figure(per_column)} steps"
+    return f"a step per {figure(1 / per_column)} columns"
+
+
+def figure(value: float) -> str:
+    """Three significant figures, without an exponent: 7.5, 12.8, 1,365."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"

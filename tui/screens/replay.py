@@ -14,8 +14,10 @@ from engine.recording.format import RecordingError
 from engine.view.inspect import StepInspection
 from engine.view.replay import ReplayCursor
 from engine.view.snapshot import Snapshot
+from engine.view.tour import TourStop, tour_stops
 from tui.screens.board import BoardScreen, PaletteCommand, faster, slower
 from tui.screens.goto import GoToStep
+from tui.widgets.caption import CaptionView, TourCaption
 from tui.widgets.progress import SeekBar
 from tui.widgets.status import speed_text
 
@@ -25,10 +27,9 @@ DEMO_EXPLANATION = (
     "Each move is asked of the model again and again; the first answer ahead of every other by k votes "
     "wins. Malformed or overlong replies are red-flagged and never counted."
 )
-DEMO_CALM_PACE = 12.0
-"""Samples a second through unanimous steps in the demo."""
-DEMO_CONTESTED_PACE = 2.0
-"""Samples a second through steps with a disagreement or a red flag, so an audience can follow."""
+DEMO_CONTESTED_SHARE = 1 / 6
+"""The demo's pace through steps with a disagreement or a red flag, as a share of its pace through
+unanimous steps: slow enough for an audience to follow the race."""
 DEMO_REST_S = 5.0
 """Seconds the demo rests on the finished tower before it starts again."""
 
@@ -36,8 +37,11 @@ DEMO_REST_S = 5.0
 class ReplayScreen(BoardScreen):
     """Plays a recording: within a step the samples appear in their recorded order."""
 
+    inherit_bindings = False  # the board's keys after this screen's own, in the footer too
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_play", "Play/pause"),
+        Binding("T", "tour", "Tour"),
+        Binding("escape", "leave_tour", "Leave the tour", show=False),
         Binding("right", "step_forward", "Step"),
         Binding("left", "step_back", "Back"),
         Binding("pagedown", "jump(1)", "+1%"),
@@ -55,27 +59,38 @@ class ReplayScreen(BoardScreen):
         cursor: ReplayCursor,
         *,
         demo: bool = False,
-        playing: bool = False,
+        playing: bool | None = None,
         speed: float | None = 10.0,
         frame_rate: float = 20.0,
         clock: Callable[[], float] = time.monotonic,
+        tour: bool = False,
     ) -> None:
         super().__init__(frame_rate)
         self.cursor = cursor
         self.demo = demo
         self.mode = "demo" if demo else "replay"
-        cursor.playing = playing or demo
+        cursor.playing = demo if playing is None else playing  # the demo plays unless told
         cursor.speed = speed
         self.clock = clock
         self._last = clock()
         self._budget = 0.0
         self._rested = 0.0
+        self.tour = tour
+        """Open on the guided tour (``maker demo --tour``)."""
+        self._stops: list[TourStop] | None = None
+        self.stop: int | None = None
+        """The tour's stop on screen (from 0), or None when no tour is on."""
 
     def compose(self) -> ComposeResult:
+        yield TourCaption(id="tour-caption")
         if self.demo:
             yield Static(DEMO_TITLE, id="demo-title")
             yield Static(DEMO_EXPLANATION, id="demo-explanation")
         yield from super().compose()
+
+    def on_mount(self) -> None:
+        if self.tour:
+            self.call_after_refresh(self.action_tour)
 
     def take_snapshot(self) -> Snapshot:
         return self.cursor.snapshot()
@@ -118,14 +133,14 @@ class ReplayScreen(BoardScreen):
 
     def _play(self, elapsed: float) -> None:
         cursor = self.cursor
-        if cursor.speed is None and not self.demo:
+        if cursor.speed is None:
             cursor.advance(FULL_SPEED_SAMPLES_PER_FRAME)
             return
         pace = cursor.speed or 1.0
-        if self.demo:
+        if self.demo and cursor.speed is not None:
             record = cursor.record
-            contested = len(record.samples) > record.k or any(s.red_flag for s in record.samples)
-            pace = DEMO_CONTESTED_PACE if contested else DEMO_CALM_PACE
+            if len(record.samples) > record.k or any(s.red_flag for s in record.samples):
+                pace *= DEMO_CONTESTED_SHARE
         self._budget = min(self._budget + pace * elapsed, pace)
         whole = int(self._budget)
         if whole:
@@ -142,7 +157,62 @@ class ReplayScreen(BoardScreen):
             *super().palette_commands(),
         ]
 
+    # -- the guided tour ------------------------------------------------------------------------------
+
+    def action_tour(self) -> None:
+        """Start the tour at its first stop (again, if it is on)."""
+        if self._stops is None:
+            self._safely(lambda: setattr(self, "_stops", tour_stops(self.cursor.recording)))
+        if not self._stops:
+            self.notify("This recording has no step to tour.", timeout=4)
+            return
+        self._visit(0)
+
+    def _visit(self, number: int) -> None:
+        """Stand on a stop: its step decided, its caption above, its red flag in the inspector."""
+        stops = self._stops or []
+        self.stop = number
+        stop = stops[number]
+        self.cursor.playing = False
+        self.seek(stop.step)
+        view = CaptionView(stop, number + 1, len(stops))
+        self.query_one(TourCaption).view = view
+        for part in self.query("#demo-title, #demo-explanation"):
+            part.display = False
+        if stop.sample is not None:
+            from tui.screens.inspector import InspectorScreen
+
+            def back(result: str | None) -> None:
+                if result == "next" and self.stop == number:
+                    self.action_next_stop()
+
+            inspector = InspectorScreen(self.cursor.inspection(), stop.sample, caption=view)
+            self.app.push_screen(inspector, back)
+
+    def action_next_stop(self) -> None:
+        """Space during the tour: the next stop; after the last, the tour ends."""
+        if self.stop is None or self._stops is None:
+            return
+        if self.stop + 1 < len(self._stops):
+            self._visit(self.stop + 1)
+        else:
+            self.action_leave_tour()
+
+    def action_leave_tour(self) -> None:
+        if self.stop is None:
+            return
+        self.stop = None
+        self.query_one(TourCaption).view = None
+        for part in self.query("#demo-title, #demo-explanation"):
+            part.display = True
+        if self.demo:  # the demo loops on from where the tour left it
+            self.cursor.playing = True
+            self._last = self.clock()
+
     def action_toggle_play(self) -> None:
+        if self.stop is not None:
+            self.action_next_stop()
+            return
         self.cursor.playing = not self.cursor.playing
         self._last = self.clock()
         self.tick()

@@ -1,12 +1,16 @@
-"""Bar charts drawn as text: undecided steps by sampling round, and votes per step."""
+"""Charts drawn as text: undecided steps by sampling round, votes per step, and spend as a
+sparkline that stays blank while nothing is spent."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from rich.style import Style
 from rich.text import Text
+from textual.app import RenderResult
 from textual.widget import Widget
+from textual.widgets import Sparkline
 
 
 def undecided_by_round(histogram: tuple[tuple[int, int], ...], k: int) -> list[tuple[int, int]]:
@@ -20,6 +24,37 @@ def undecided_by_round(histogram: tuple[tuple[int, int], ...], k: int) -> list[t
         threshold = k + round_number - 1
         rounds.append((round_number, sum(count for votes, count in histogram if votes > threshold)))
     return rounds
+
+
+def cost_by_steps(points: Sequence[tuple[int, float]], columns: int) -> tuple[list[float], float]:
+    """The cumulative cost at ``columns`` evenly spaced step counts from the first point to the
+    last, read off the (steps, cost) points by linear interpolation, and the steps a column stands
+    for. However unevenly the points fall (a point a frame, at whatever pace), each column stands
+    for the same number of steps; with no step between the first point and the last, no column."""
+    if columns < 1 or not points or points[-1][0] <= points[0][0]:
+        return [], 0.0
+    first, last = points[0][0], points[-1][0]
+    values = []
+    index = 0
+    for column in range(1, columns + 1):
+        step = first + (last - first) * column / columns
+        while points[index + 1][0] < step:
+            index += 1
+        (before, cost_before), (after, cost_after) = points[index], points[index + 1]
+        share = (step - before) / (after - before) if after > before else 1.0
+        values.append(cost_before + (cost_after - cost_before) * share)
+    return values, (last - first) / columns
+
+
+class SpendLine(Sparkline):
+    """Textual's sparkline, blank while nothing is spent: Textual draws a single value as bars of
+    full height, and no data or equal values along its lowest row, so no spend would read as some
+    spend, or as a spike."""
+
+    def render(self) -> RenderResult:
+        if not any(self.data or ()):
+            return ""
+        return super().render()
 
 
 class BarChart(Widget):

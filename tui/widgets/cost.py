@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Sparkline
 
 from engine.view.snapshot import Snapshot
+from tui.widgets.charts import SpendLine
 from tui.widgets.figures import Figures, Row
 from tui.widgets.format import compact, count, usd
 
@@ -35,7 +35,7 @@ class CostFigures(Figures):
 class Cost(Vertical):
     """Tokens in and out, USD (or "unknown" for an unpriced model), mean votes per step next to the
     gambler's-ruin value, the samples lookahead threw away, and the spend of the last steps as a
-    sparkline (spikes are hard steps)."""
+    sparkline (spikes are hard steps), blank until something is spent."""
 
     DEFAULT_CSS = """
     Cost { padding: 0 1; }
@@ -44,8 +44,8 @@ class Cost(Vertical):
 
     def compose(self) -> ComposeResult:
         yield CostFigures(id="cost-figures")
-        yield Sparkline([0.0], id="cost-spend")
+        yield SpendLine(id="cost-spend")
 
     def show(self, snapshot: Snapshot) -> None:
         self.query_one(CostFigures).show(snapshot)
-        self.query_one(Sparkline).data = list(snapshot.spend) or [0.0]
+        self.query_one(SpendLine).data = list(snapshot.spend)

@@ -10,6 +10,7 @@ from textual.widget import Widget
 
 from engine.task.parser import RedFlag
 from engine.view.snapshot import Snapshot
+from tui.widgets.format import FIGURE_GAP
 
 
 class FlagCounts(NamedTuple):
@@ -60,6 +61,7 @@ class RedFlags(Widget):
         out = Text(no_wrap=True, overflow="ellipsis")
         widest = max(len(reason.value) for reason in RedFlag) + 1 + len(f"{max(counts.by_reason):,}") + 7
         rates = widest <= width  # a narrow pane shows the counts alone, all rows alike
+        width = min(width, widest + FIGURE_GAP)  # on a wide pane, the figures next to their reasons
         rows = list(zip(RedFlag, counts.by_reason, strict=True))
         while len(rows) + 1 > self.content_size.height and any(count == 0 for _, count in rows):
             # A pane too short for every reason leaves out those that never happened, last first.

@@ -65,9 +65,19 @@ def usd(value: float | None) -> str:
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
+FIGURE_GAP = 3
+"""Cells at most between the longest label and the longest value: on a wide pane the figures stay
+next to their labels rather than at its far edge."""
+
+
 def label_rows(rows: list[tuple[str, Text | str]], width: int, label_style: str | Style = "dim") -> Text:
-    """Rows of ``label ... value`` with the values flush right: a table without a table's cost."""
+    """Rows of ``label ... value`` with the values flush right, no further right than the labels
+    need (:data:`FIGURE_GAP`): a table without a table's cost."""
     out = Text(no_wrap=True, overflow="ellipsis")
+    if rows:
+        widest = max(len(label) for label, _ in rows) + max(Text(value).cell_len if isinstance(value, str)
+                                                            else value.cell_len for _, value in rows)
+        width = min(width, widest + FIGURE_GAP)
     for number, (label, value) in enumerate(rows):
         if number:
             out.append("\n")

@@ -26,9 +26,11 @@ from tui.widgets.race_parts import (
     LANE_HEAD,
     MARKS,
     NARROW_CHIP,
+    SCALES,
     SELECTED,
     SMALL_CHIP,
     SQUEEZE,
+    STAGE_PANE,
     TRACK_ENDS,
     RaceStyles,
     RaceView,
@@ -95,15 +97,22 @@ class Lanes(NamedTuple):
     """The empty stretch up to the finish line is drawn as SQUEEZE, not to scale."""
     hidden_width: int
     """Cells in front of the track for the count of older chips (0 when none is hidden)."""
+    rows: int = 1
+    """Rows a lane's chips take: more than one on a pane large enough for the larger forms."""
 
 
-def plan_lanes(view: RaceView, room: int) -> Lanes:
+def plan_lanes(view: RaceView, room: int, rows: int = 1) -> Lanes:
     """The widest chips with which the race up to the finish line fits in ``room`` cells (a lane
     less its head); failing that, the longest lane to scale and the stretch beyond it squeezed;
-    failing that, one-cell chips for the newest votes, the older ones counted."""
+    failing that, one-cell chips for the newest votes, the older ones counted. Lanes ``rows``
+    high take the chips of that larger form (:data:`SCALES`), which must fit whole."""
     room -= TRACK_ENDS
     finish = finish_slot(view)
     most = max(c.votes for c in view.candidates)
+    if rows > 1:
+        chip = next(cells for tall, cells, _ in SCALES if tall == rows)
+        fits = max(finish, most) * chip <= room
+        return Lanes(chip, 0, max(finish, most), False, 0, rows) if fits else plan_lanes(view, room + TRACK_ENDS)
     for chip in CHIPS:
         if max(finish, most) * chip <= room:
             return Lanes(chip, 0, max(finish, most), False, 0)
@@ -126,8 +135,9 @@ def _chip(line: Text, temperature: float, style: Style, chip: int, mark: str) ->
         line.append(" ")
 
 
-def lane(view: RaceView, index: int, lanes: Lanes, styles: RaceStyles, width: int) -> Text:
-    """``A  5 ▕0  0.1 0.1     ┃``: the answer's votes as chips in arrival order, up to the finish."""
+def lane(view: RaceView, index: int, lanes: Lanes, styles: RaceStyles, width: int) -> list[Text]:
+    """``A  5 ▕0  0.1 0.1     ┃``: the answer's votes as chips in arrival order, up to the finish;
+    taller lanes carry on their chips' blocks on the rows below."""
     candidate = view.candidates[index]
     leading = index == view.leader and view.margin > 0
     chip_style = styles.leader if leading else styles.rival
@@ -160,7 +170,20 @@ def lane(view: RaceView, index: int, lanes: Lanes, styles: RaceStyles, width: in
         right = candidate.answer == view.right
         line.append(" ")
         line.append("✓" if right else "✗", style=styles.finish if right else styles.flag)
-    return line
+    lines = [line]
+    for _ in range(lanes.rows - 1):
+        below = new_line()
+        below.append(" " * (LANE_HEAD + lanes.hidden_width))
+        below.append("▕", style=styles.muted)
+        for position in range(lanes.first, lanes.first + lanes.slots):
+            if position < len(votes):
+                sample = votes[position]
+                style = chip_style + (SELECTED if sample == view.selected else Style()) + inspect_on_click(sample)
+                below.append(" " * (lanes.chip - 1), style=style)
+            below.append(" " * (lanes.chip if position >= len(votes) else 1))
+        below.append(FINISH, style=styles.finish)
+        lines.append(below)
+    return lines
 
 
 def _indent(width: int) -> str:
@@ -202,22 +225,23 @@ def twins(view: RaceView) -> dict[int, tuple[str, str]]:
     return found
 
 
-def mini_state(state: State, move: Move, styles: RaceStyles, width: int) -> Text:
-    """The answer's next state as three small pegs, a cell a disk in the towers' colours, the moved
-    disk marked; its short text form when the pegs do not fit."""
+def mini_state(state: State, move: Move, styles: RaceStyles, width: int, cells: int = 1) -> Text:
+    """The answer's next state as three small pegs, ``cells`` cells a disk (fewer if they do not
+    fit) in the towers' colours, the moved disk marked; its short text form when the pegs do not fit."""
     line = new_line()
     indent = _indent(width)
     line.append(indent)
     disks = sum(len(peg) for peg in state)
     largest = max((max(peg, default=0) for peg in state), default=0)
-    if len(indent) + disks + 9 > width or largest >= len(styles.disks):
+    cells = next((c for c in range(cells, 0, -1) if len(indent) + c * disks + 9 <= width), 0)
+    if not cells or largest >= len(styles.disks):
         line.append(short_state(state), style=styles.muted)
         return line
     for peg_number, peg in enumerate(state):
         line.append("▕", style=styles.muted)
         for disk in peg:
             moved = disk == move[0] and peg_number == move[2]
-            line.append("●" if moved else " ", style=styles.moved if moved else styles.disks[disk])
+            line.append(("●" if moved else " ").center(cells), style=styles.moved if moved else styles.disks[disk])
         line.append("▏ ", style=styles.muted)
     return line
 
@@ -241,33 +265,61 @@ def shown_candidates(view: RaceView, lanes_room: int) -> list[int]:
     return sorted(keep)
 
 
-def race(view: RaceView, styles: RaceStyles, width: int, height: int) -> list[Text]:
+def larger_form(view: RaceView, width: int, height: int, room: int, large: bool) -> int:
+    """Rows a lane takes: the largest of :data:`SCALES` the pane is large enough for (the stage
+    takes each on a smaller pane) whose lanes all fit whole in ``room`` lines, with their words
+    and picture (the stage: at least their words); else one. The form goes by the pane, so that it
+    stays put from step to step but for the hardest."""
+    count = len(view.candidates)
+    slots = max(finish_slot(view), max(c.votes for c in view.candidates))
+    panes = [pane for _, _, pane in SCALES][1:] + [STAGE_PANE] if large else [pane for _, _, pane in SCALES]
+    for (rows, chip, _), (columns, lines) in zip(SCALES, panes):
+        needed = (rows + 1 if large else rows + 2) * count + 1
+        if width >= columns and height >= lines and needed <= room and LANE_HEAD + TRACK_ENDS + slots * chip <= width:
+            return rows
+    return 1
+
+
+def lanes_for(view: RaceView, width: int, height: int, large: bool = False, bottom: int = 0) -> Lanes:
+    """How the race lays its lanes out in a pane ``width`` by ``height`` with ``bottom`` lines of
+    red flags and cancellations under them: the larger form if it has the room, else to fit."""
+    tall = larger_form(view, width, height, height - 2 - bottom, large)
+    return plan_lanes(view, width - LANE_HEAD, tall)
+
+
+def race(view: RaceView, styles: RaceStyles, width: int, height: int, large: bool = False) -> list[Text]:
     """The race's lines for a pane ``width`` by ``height``: header, lead meter, the lanes, red flags
     and cancellations. Each candidate takes three lines (lane, move in words, next state), or two,
-    or one, whichever lets every lane fit; lanes that still do not fit are summarised in one line."""
+    or one, whichever lets every lane fit; lanes that still do not fit are summarised in one line.
+    A pane with the room takes the larger forms (taller lanes, wider chips, a larger picture);
+    ``large`` (the stage) takes them where the words fit, without the picture."""
     bottom = [line for line in (flag_lane(view.samples, styles, width, view.selected),
                                 cancelled_lane(view.samples, styles, width, view.selected)) if line is not None]
     if not view.candidates:
         top = [header(view, styles, width), lead_meter(view, styles, width)]
         return _fit([*top, new_line(), Text("no valid vote yet", style=styles.muted), *bottom], width, height)
-    lanes = plan_lanes(view, width - LANE_HEAD)
-    top = [header(view, styles, width), lead_meter(view, styles, width, legends(view, lanes))]
-    room = height - len(top) - len(bottom)
+    room = height - 2 - len(bottom)
     count = len(view.candidates)
-    gap = 1 if room > 3 * count else 0
-    per = next((rows for rows in (3, 2, 1) if gap + rows * count <= room), 1)
-    shown = shown_candidates(view, count if gap + per * count <= room else max(1, room - 1))
+    lanes = lanes_for(view, width, height, large, len(bottom))
+    top = [header(view, styles, width), lead_meter(view, styles, width, legends(view, lanes))]
+    extra = lanes.rows - 1  # a tall lane's rows below its first
+    gap = 1 if room > (extra + 3) * count else 0
+    per = next((rows for rows in (3, 2, 1) if gap + (extra + rows) * count <= room), 1)
+    spaced = extra > 0 and gap + (extra + per + 1) * count - 1 <= room  # a blank line between tall lanes
+    shown = shown_candidates(view, count if gap + (extra + per) * count <= room else max(1, room - 1))
     lines = [*top] + ([new_line()] if gap else [])
     twin = twins(view)
-    for index in shown:
+    for number, index in enumerate(shown):
         answer = view.candidates[index].answer
-        lines.append(lane(view, index, lanes, styles, width))
+        if number and spaced:
+            lines.append(new_line())
+        lines.extend(lane(view, index, lanes, styles, width))
         if per >= 2:
             lines.append(describe(answer.move, width, styles, twin.get(index)))
         elif index in twin and lines[-1].cell_len + 6 + len(twin[index][1]) <= width:
             lines[-1].append(f" as {twin[index][0]}, but {twin[index][1]}", style=styles.muted)
         if per >= 3:
-            lines.append(mini_state(answer.state, answer.move, styles, width))
+            lines.append(mini_state(answer.state, answer.move, styles, width, lanes.rows))
     hidden = [i for i in range(count) if i not in shown]
     if hidden:
         votes = sum(view.candidates[i].votes for i in hidden)

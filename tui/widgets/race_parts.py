@@ -23,6 +23,12 @@ SMALL_CHIP = 2
 NARROW_CHIP = 1
 """Cells a chip takes when no wider chip fits: the mark, no gap."""
 CHIPS = (WIDE_CHIP, MEDIUM_CHIP, SMALL_CHIP, NARROW_CHIP)
+SCALES = ((3, 8, (90, 28)), (2, 6, (60, 18)))
+"""The race's larger forms, largest first: (rows a lane's chips take, cells a chip takes, the
+smallest pane in columns and rows that takes it). The next state's picture takes as many cells a
+disk as the lane takes rows. The stage takes each form on the pane the next form needs."""
+STAGE_PANE = (40, 12)
+"""The smallest pane on which the stage takes the smallest larger form."""
 MARKS = ("•", "◆", "▲", "◇", "△", "○")
 """Marks for a step's fractional temperatures, lowest first, on chips too small for them; a whole
 temperature (0, 1) is its own digit."""

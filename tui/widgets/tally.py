@@ -13,6 +13,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from engine.view.snapshot import Snapshot
+from themes import large_forms
 from tui.widgets.charts import bars
 from tui.widgets.race import race
 from tui.widgets.race_parts import RaceStyles, RaceView
@@ -97,7 +98,7 @@ class TallyPane(Widget):
                      Text("Full speed: too fast to watch.", style=styles.muted),
                      Text("- slows it, space pauses.", style=styles.muted)]
         else:
-            lines = race(view.race, styles, width, height)
+            lines = race(view.race, styles, width, height, large_forms(self.app.theme))
         if height - len(lines) >= 4:  # room left: how this step compares with the steps before it
             lines += [Text(""), *votes_table(view.votes_histogram, styles, width, height - len(lines) - 1)]
         for line in lines:

@@ -17,6 +17,8 @@ from engine.task.hanoi import Move, State
 
 GAP = 2
 """Columns between two pegs."""
+THICKEST = 4
+"""Rows a disk takes at most, when the pane is tall enough for it."""
 
 
 class Scene(NamedTuple):
@@ -53,6 +55,8 @@ class _Layout(NamedTuple):
     """Rows of disks the area holds."""
     per_row: int
     """Disks drawn per row: 1, or 2 with half blocks when the area is too low for one per row."""
+    thickness: int = 1
+    """Rows a disk takes, one disk a row or more: disks grow in height as they do in width."""
 
 
 _PALETTES: dict[tuple[str, int], Palette] = {}
@@ -79,6 +83,7 @@ def palette(theme: Theme, disks: int) -> Palette:
         fills.append(Style(color=colour.rich_color, bgcolor=colour.rich_color))
         labels.append(Style(color=colour.get_contrast_text(1.0).rich_color, bgcolor=colour.rich_color, bold=True))
     muted = foreground.blend(background, 0.55)
+    quiet = Color.parse(variables["text-muted"]) if "text-muted" in variables else foreground.blend(background, 0.3)
     _PALETTES[key] = Palette(
         disks=tuple(fills),
         labels=tuple(labels),
@@ -86,7 +91,7 @@ def palette(theme: Theme, disks: int) -> Palette:
         moved_label=Style(color=moved.get_contrast_text(1.0).rich_color, bgcolor=moved.rich_color, bold=True),
         pole=Style(color=muted.rich_color, bgcolor=background.rich_color),
         base=Style(color=foreground.rich_color, bgcolor=background.rich_color),
-        label=Style(color=foreground.blend(background, 0.3).rich_color, bgcolor=background.rich_color),
+        label=Style(color=quiet.rich_color, bgcolor=background.rich_color),
         label_from=Style(color=foreground.rich_color, bgcolor=background.rich_color, italic=True),
         label_to=Style(color=moved.rich_color, bgcolor=background.rich_color, bold=True),
         background=Style(bgcolor=background.rich_color),
@@ -103,6 +108,7 @@ def _layout(width: int, height: int, disks: int) -> _Layout:
     column -= 1 - column % 2
     rows = max(1, height - 2)
     per_row = 1 if rows >= disks else 2
+    thickness = max(1, min(THICKEST, rows // max(1, disks)))
     smallest = 3 if column >= 5 else 1
     largest = column
     steps = (largest - smallest) // 2
@@ -110,7 +116,7 @@ def _layout(width: int, height: int, disks: int) -> _Layout:
         widths: tuple[int, ...] = (0, largest)
     else:
         widths = (0, *(smallest + 2 * round((d - 1) * steps / (disks - 1)) for d in range(1, disks + 1)))
-    return _Layout(column, widths, rows, per_row)
+    return _Layout(column, widths, rows, per_row, thickness)
 
 
 def _strip(pegs: list[list[Segment]], width: int, layout: _Layout, palette: Palette) -> Strip:
@@ -184,15 +190,20 @@ class Towers(Widget):
         if from_top >= layout.rows:
             return Strip.blank(width, palette.background)
         moved_disk = self._last_move[0] if self._last_move else 0
-        draw = self._full_row if layout.per_row == 1 else self._half_row
-        return _strip([draw(self._state[peg], from_top, layout, palette, moved_disk, peg) for peg in range(3)],
-                      width, layout, palette)
+        if layout.per_row == 2:
+            return _strip([self._half_row(self._state[peg], from_top, layout, palette, moved_disk, peg)
+                           for peg in range(3)], width, layout, palette)
+        level, within = divmod(from_top, layout.thickness)
+        labelled = within == (layout.thickness - 1) // 2  # the number on a thick disk's middle row
+        return _strip([self._full_row(self._state[peg], level, layout, palette, moved_disk, peg, labelled)
+                       for peg in range(3)], width, layout, palette)
 
     def _is_moved(self, disk: int, peg: int, moved_disk: int) -> bool:
         return disk == moved_disk and self._last_move is not None and self._last_move[2] == peg
 
     def _full_row(
-        self, stack: tuple[int, ...], level: int, layout: _Layout, palette: Palette, moved_disk: int, peg: int
+        self, stack: tuple[int, ...], level: int, layout: _Layout, palette: Palette, moved_disk: int, peg: int,
+        labelled: bool = True,
     ) -> list[Segment]:
         column = layout.column
         if level >= len(stack):
@@ -209,7 +220,7 @@ class Towers(Widget):
         label = str(disk)
         if moved:
             label = f"▶{disk}◀"
-        if len(label) + 2 <= size:
+        if labelled and len(label) + 2 <= size:
             pad = size - len(label)
             body = [
                 Segment(" " * (pad // 2), palette.moved if moved else palette.disks[disk]),

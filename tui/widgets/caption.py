@@ -1,0 +1,59 @@
+"""The tour's caption: where the tour stands, the moment's title, and what it shows in plain words."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from engine.view.tour import TourStop
+
+
+class CaptionView(NamedTuple):
+    """What the caption shows: a stop, its place in the tour, and what the keys do there."""
+
+    stop: TourStop
+    number: int
+    """The stop's place, from 1."""
+    stops: int
+    keys: str = "space: next · Esc: leave the tour"
+
+
+class TourCaption(Widget):
+    """A box over the board while a tour is on; hidden otherwise. In the stage theme (app.tcss) its
+    box is heavier and padded, its title reversed: it is read from the back of a room."""
+
+    DEFAULT_CSS = """
+    TourCaption {
+        height: auto;
+        display: none;
+        border: round $accent;
+        border-title-color: $accent;
+        border-title-style: bold;
+        padding: 0 1;
+        background: $surface;
+    }
+    TourCaption.-on { display: block; }
+    TourCaption > .caption--title { color: $accent; text-style: bold; }
+    TourCaption > .caption--keys { color: $text-muted; }
+    """
+    COMPONENT_CLASSES = {"caption--title", "caption--keys"}
+
+    view: reactive[CaptionView | None] = reactive(None, layout=True)
+
+    def watch_view(self, view: CaptionView | None) -> None:
+        self.set_class(view is not None, "-on")
+        self.border_title = None if view is None else f"Tour {view.number}/{view.stops}"
+
+    def render(self) -> Text:
+        view = self.view
+        if view is None:
+            return Text("")
+        style = self.get_component_rich_style
+        text = Text()
+        text.append(f" Step {view.stop.step:,}: {view.stop.title} ", style=style("caption--title"))
+        text.append(f"   {view.keys}\n", style=style("caption--keys"))
+        text.append(view.stop.caption)
+        return text
