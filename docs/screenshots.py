@@ -3,7 +3,8 @@
 Each picture is the app driven headless by a script, as a user would drive it, and saved as an SVG
 by Textual: the live screen on a seeded simulated run paused mid-vote, the race on the shipped
 recording's hardest step in the stage theme, a replay, the plots, and the demo's tour at the step
-where one agent alone would have failed. Runs are seeded and the clock
+where one agent alone would have failed. With ``--animated`` it also records step 100's race from
+the app in a pseudo-terminal and makes it an animated SVG (needs npx). Runs are seeded and the clock
 is frozen, so the pictures change only when the app does.
 """
 
@@ -126,9 +127,44 @@ async def take(name: str, out: Path) -> Path:
     return path
 
 
+ANIMATION = "race-animated.svg"
+SVG_TERM = "svg-term-cli@2.1.1"
+"""The converter from a cast to an animated SVG, from the npm registry, run by npx for this script
+only: never a dependency of the package."""
+LARGEST_ANIMATION = 2_000_000
+
+
+def animate(out: Path) -> Path:
+    """Step 100's race, voted on sample by sample: a cast recorded by ``maker export --cast`` (the
+    app itself in a pseudo-terminal), made into an animated SVG by svg-term. The cast ends where
+    the app leaves the screen (svg-term would hold a blank frame). svg-term's optimiser collapses
+    runs of spaces, which moves every figure next to its label: it is turned off."""
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+
+    if shutil.which("npx") is None:
+        raise SystemExit("screenshots: the animation needs npx (Node.js) to run svg-term-cli")
+    with tempfile.TemporaryDirectory() as scratch:
+        cast = Path(scratch) / "race.cast"
+        subprocess.run([sys.executable, "-m", "tui", "export", str(demo_recording()), "--cast", str(cast), "--steps",
+                        str(HARD_STEP), "--size", "100x30", "--speed", "6"], check=True, cwd=ROOT)
+        events = [json.loads(line) for line in cast.read_text().splitlines()[1:]]
+        leaves = next(time for time, _, data in events if "\x1b[?1049l" in data)  # the app's last frame ends
+        path = out / ANIMATION
+        subprocess.run(["npx", "--yes", SVG_TERM, "--in", str(cast), "--out", str(path), "--window", "--no-cursor",
+                        "--no-optimize", "--to", str(int(leaves * 1000) - 1)], check=True)
+    if path.stat().st_size > LARGEST_ANIMATION:
+        raise SystemExit(f"screenshots: {path} is {path.stat().st_size:,} bytes, over {LARGEST_ANIMATION:,}")
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help=f"where the SVGs go (default {OUT.relative_to(ROOT)})")
+    parser.add_argument("--animated", action="store_true",
+                        help=f"also make {ANIMATION}: step {HARD_STEP}'s race as an animated SVG (needs npx)")
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"pictures to make (default all: {', '.join(PICTURES)})")
     args = parser.parse_args()
     unknown = [name for name in args.names if name not in PICTURES]
@@ -137,6 +173,8 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names or PICTURES:
         print(asyncio.run(take(name, args.out)))
+    if args.animated:
+        print(animate(args.out))
     return 0
 
 

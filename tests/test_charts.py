@@ -100,7 +100,7 @@ async def test_the_cost_plot_of_a_replay_has_a_column_per_equal_run_of_steps():
         assert list(line.data) == expected and len(expected) == line.size.width == 120
         assert expected == sorted(expected) and glyphs(drawn(line))
         caption = str(app.screen.query_one("#cost-caption").render())
-        assert "after 900 of" in caption and f"a column per {per_column:.3g} steps" in caption
+        assert "after 900 of" in caption and f"one column for every {per_column:.3g} steps" in caption
         await pilot.press("q")
 
 

@@ -3,21 +3,11 @@ and one clear line when there is no terminal to draw on."""
 
 import pytest
 
+from tests.cli_run import tui_maker
 from tests.tui_helpers import DEMO, board
 from tui import cli
 from tui.app import MakerApp
 from tui.screens.live import LiveScreen
-
-
-def tui_maker(capsys, *args):
-    """``maker`` with the screen commands, in-process: (exit status, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        status = cli.main([str(arg) for arg in args])
-    except SystemExit as exc:
-        status = exc.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture
@@ -35,7 +25,7 @@ def opened(monkeypatch):
             seen["paused"] = screen.control.paused
         else:
             seen.update(step=screen.cursor.step, playing=screen.cursor.playing, speed=screen.cursor.speed,
-                        stop=screen.stop)
+                        stop=screen.tour_stop)
         await pilot.press("q")
 
     monkeypatch.setattr(cli, "has_terminal", lambda: True)

@@ -51,6 +51,17 @@ def wheel(tmp_path_factory):
         yield archive
 
 
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory):
+    """The wheel installed on its own, away from the checkout (its dependencies come from here)."""
+    target = tmp_path_factory.mktemp("site")
+    done = subprocess.run([sys.executable, "-m", "pip", "install", wheel.filename, "--no-deps", "--quiet",
+                           "--disable-pip-version-check", "--target", str(target)], check=False, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    return target
+
+
 def test_the_wheel_carries_the_shipped_recording_byte_for_byte(wheel):
     assert wheel.read("recordings/demo-10.maker") == (ROOT / "recordings" / "demo-10.maker").read_bytes()
     assert "recordings/__init__.py" in wheel.namelist()
@@ -67,6 +78,20 @@ def test_the_demo_recording_is_found_as_package_data_and_opens():
     assert path.samefile(ROOT / "recordings" / "demo-10.maker")
     with Recording.open(path) as recording:
         assert len(recording) == total_steps(recording.meta.run.disks) == 1023
+
+
+def test_the_installed_wheel_finds_its_recording_outside_the_checkout(installed, tmp_path):
+    """From another folder, with the installed copy first on the path: the recording it finds is
+    the installed one, and the installed command line replays it (an export of its last step)."""
+    env = {"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    found = subprocess.run([sys.executable, "-c", "from engine.paths import demo_recording; print(demo_recording())"],
+                           check=False, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert found.returncode == 0, found.stderr
+    path = Path(found.stdout.strip())
+    assert path.is_relative_to(installed) and path.read_bytes() == (ROOT / "recordings" / "demo-10.maker").read_bytes()
+    exported = subprocess.run([sys.executable, "-m", "tui", "export", str(path), "--steps", "1023"], check=False,
+                              capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert exported.returncode == 0 and '"step":1023' in exported.stdout.replace(" ", ""), exported.stderr
 
 
 def test_python_dash_m_tui_is_the_whole_maker_command():

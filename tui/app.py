@@ -27,7 +27,7 @@ from tui.screens.board import BoardScreen
 from tui.screens.help import HelpScreen
 from tui.screens.live import LiveScreen
 from tui.screens.replay import ReplayScreen
-from tui.widgets.footer import SAVE_SCREEN
+from tui.bindings import SAVE_SCREEN
 
 
 class MakerApp(App[None]):
@@ -182,12 +182,13 @@ def replay_app(
     frame_rate: float = 20.0,
     clock: Callable[[], float] = time.monotonic,
     tour: bool = False,
+    until: int | None = None,
 ) -> MakerApp:
     """The replay screen on ``cursor``; ``demo`` loops it in the stage theme at an audience's pace;
     ``tour`` opens it on the guided tour."""
     return MakerApp(
         lambda: ReplayScreen(cursor, demo=demo, playing=playing, speed=speed, frame_rate=frame_rate, clock=clock,
-                             tour=tour),
+                             tour=tour, until=until),
         theme=theme or (STAGE_THEME if demo else None),
     )
 

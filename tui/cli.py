@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -25,11 +26,14 @@ from engine.paths import demo_recording, recordings_dir
 from engine.recording.format import SUFFIX
 from engine.recording.reader import Recording
 from engine.run.session import Session, new_session
+from tui import serve
 
 SIM_PACE = 10.0
 """Samples a second the live screen starts at on the simulated model: slow enough to follow."""
 REPLAY_PACE = 10.0
-DEMO_CALM_PACE = 12.0
+CAST_SIZE = (120, 40)
+"""The terminal a cast is recorded in, unless ``--size`` says otherwise."""
+DEMO_CALM_PACE = 10.0
 """Samples a second the demo goes through unanimous steps at (the others at a sixth of it)."""
 FIRST_LOOK = ["solve", "--disks", "8", "--error-rate", "0.03"]
 """What ``maker`` alone runs: a tower small enough to watch to the end, on a model that errs
@@ -86,8 +90,10 @@ def _add_view_options(parser: argparse.ArgumentParser, default: str, opens: str,
 
 
 def has_terminal() -> bool:
-    """Whether the screen has a terminal to draw on and read keys from."""
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    """Whether the screen has a terminal to draw on and read keys from, or a driver that stands in
+    for one (TEXTUAL_DRIVER: textual-serve's web driver, for ``maker serve``)."""
+    # Textual reads keys from stdin and draws on stderr: stdout may go to a file or a pipe.
+    return (sys.stdin.isatty() and sys.__stderr__.isatty()) or bool(os.environ.get("TEXTUAL_DRIVER"))
 
 
 def check_terminal(args: argparse.Namespace) -> None:
@@ -108,7 +114,10 @@ def extend(commands: Any, solve: argparse.ArgumentParser) -> None:
                                  description="Play a recording back through the live panes, without any API call. "
                                  "T starts a guided tour of the moments that explain MAKER.")
     replay.add_argument("file", type=Path, metavar="FILE", help="the recording")
-    replay.add_argument("--at", type=int, default=None, metavar="STEP", help="open at this step, decided (default 1)")
+    replay.add_argument("--at", type=int, default=None, metavar="STEP",
+                        help="open at this step, with all its votes shown (without it: step 1, before its votes)")
+    replay.add_argument("--until", type=int, default=None, metavar="STEP",
+                        help="quit two seconds after this step is decided (with --playing: play up to it, then end)")
     _add_view_options(replay, f"{REPLAY_PACE:g}", "paused")
     demo = commands.add_parser("demo", help="loop the shipped recording for an audience",
                                description="Loop a recording in the stage theme, at a pace an audience can "
@@ -120,6 +129,16 @@ def extend(commands: Any, solve: argparse.ArgumentParser) -> None:
                       help="open on the guided tour: six moments that explain MAKER, one caption each (space "
                       "goes on, Esc leaves it for the loop)")
     _add_view_options(demo, f"{DEMO_CALM_PACE:g}", "playing", theme="stage")
+    serve.add_parser(commands)
+    cast = commands.choices["export"].add_argument_group("a replay as a terminal recording (asciinema)")
+    cast.add_argument("--cast", type=Path, default=None, metavar="OUT.cast",
+                      help="write the replay of --steps (default 1-100), exactly as the app draws it, as an "
+                      "asciinema cast: play it with 'asciinema play', make a GIF with agg")
+    cast.add_argument("--speed", type=_speed, default=None, metavar="S",
+                      help=f"with --cast: samples a second (default {REPLAY_PACE:g}, or 'full')")
+    cast.add_argument("--size", type=_size, default=None, metavar="COLSxROWS", help="with --cast: the terminal's "
+                      f"size (default {CAST_SIZE[0]}x{CAST_SIZE[1]})")
+    cast.add_argument("--theme", default=None, metavar="NAME", help="with --cast: the theme (default maker-dark)")
 
 
 def solve_in_tui(args: argparse.Namespace) -> int:
@@ -135,14 +154,16 @@ def solve_in_tui(args: argparse.Namespace) -> int:
                              "give one with --record FILE") from None
         safe_model = "".join(c if c.isalnum() or c in "-." else "_" for c in args.model)
         args.record = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_model}-{args.disks}d{SUFFIX}"
-    check_terminal(args)  # the settings are checked; nothing is written yet
+    # The settings are checked (the runs folder too, which is all that may have been made): no
+    # recording is started without a screen to show it on.
+    check_terminal(args)
     session = new_session(config, sampler, pricing, record=args.record, keep_text=args.keep_text)
     return run_live(session, args, args.record, expected_votes=formula_votes(args))
 
 
 def resume_in_tui(args: argparse.Namespace) -> int:
     """``maker resume FILE``: the recorded run goes on on the live screen, appending to its file."""
-    check_terminal(args)
+    check_terminal(args)  # before the file is checked: resuming may upgrade it in place
     session = resumed_session(args)
     runner = session.runner
     return run_live(session, args, args.file,
@@ -198,18 +219,43 @@ def replay_in_tui(args: argparse.Namespace, demo: bool = False) -> int:
             raise UsageError(f"--at {at}: {path} holds steps 1 to {cursor.last_step:,}")
         if at is not None:
             cursor.seek(at, reveal_all=True)
+        until = None if demo else args.until
+        if until is not None and not 1 <= until <= cursor.last_step:
+            raise UsageError(f"--until {until}: {path} holds steps 1 to {cursor.last_step:,}")
         check_terminal(args)
     except BaseException:
         recording.close()
         raise
     speed = pace(args.speed, DEMO_CALM_PACE if demo else REPLAY_PACE)
-    app = replay_app(cursor, demo=demo, playing=args.playing, speed=speed, theme=args.theme, tour=demo and args.tour)
+    app = replay_app(cursor, demo=demo, playing=args.playing, speed=speed, theme=args.theme, tour=demo and args.tour,
+                     until=until)
     with SignalStop(None, ctrl_c=False) as stop:
         app.outer = stop
         app.run()
         recording.close()
     signalled = app.signalled or stop.signum
     return EXIT_OK if signalled is None else signal_exit_status(signalled)
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``--size 120x40``: a terminal of 40 to 400 columns and 12 to 200 rows."""
+    columns, _, rows = text.lower().partition("x")
+    if not (columns.isdigit() and rows.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not COLSxROWS, e.g. 120x40")
+    if not (40 <= int(columns) <= 400 and 12 <= int(rows) <= 200):
+        raise argparse.ArgumentTypeError(f"{text} is out of range (40 to 400 columns, 12 to 200 rows)")
+    return int(columns), int(rows)
+
+
+def export_cast(args: argparse.Namespace) -> int:
+    """``maker export FILE --cast OUT``: the replay of some steps, recorded from a pseudo-terminal."""
+    from tui.cast import cast_replay
+
+    for flag, given in (("--out", args.out), ("--jsonl", args.jsonl)):
+        if given:
+            raise UsageError(f"{flag} writes JSON lines; --cast writes a cast: give one or the other")
+    return cast_replay(args.file, args.cast, steps=args.steps, speed=pace(args.speed, REPLAY_PACE),
+                       size=args.size or CAST_SIZE, theme=args.theme)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -219,6 +265,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return replay_in_tui(args)
     if args.command == "demo":
         return replay_in_tui(args, demo=True)
+    if args.command == "export" and args.cast is not None:
+        return export_cast(args)
+    if args.command == "serve":
+        return serve.serve(args, build_parser(extend).parse_args)
+    for flag in ("speed", "size", "theme"):
+        if args.command == "export" and getattr(args, flag) is not None:
+            raise UsageError(f"--{flag} goes with --cast")
     return dispatch(args)
 
 

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.validation import Integer
 from textual.widgets import Input, Label
 
-from tui.widgets.footer import SAVE_SCREEN
+from tui.bindings import SAVE_SCREEN
 
 
 class GoToStep(ModalScreen[int | None]):

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from tui.widgets.footer import SAVE_SCREEN
+from tui.bindings import SAVE_SCREEN
 
 HELP = """\
 *Esc or ? closes this help; ctrl+s saves the screen. Arrows and PgUp / PgDn scroll it.*
@@ -170,21 +170,24 @@ Type a step number and Enter; `Esc` cancels; `ctrl+s` saves the screen. A click 
 A guided tour through the moments that explain MAKER, each with a caption in plain words above
 the board: a unanimous step, the first disagreement, the first red flag (its reply shown in the
 inspector), the hardest step, the step where one agent alone would first have gone wrong, and the
-end with zero errors (a moment the recording lacks is left out). `space` goes to the next moment,
-`Esc` leaves the tour (the demo then loops). `maker demo --tour` starts the demo on the tour.
+end (a moment the recording lacks is left out). `space` goes to the next moment, `Esc` leaves the
+tour (the demo then loops), and so does any move of your own (a step, a jump, go to). On the red
+flag the inspector opens under the caption: `space` goes on from there too, `Esc` returns to the
+board. `maker demo --tour` starts the demo on the tour.
 
 ### Demo
 
 `maker demo` loops the shipped recording in the `stage` theme, with a title and a line that
-explains it. Steps with a disagreement or a red flag go at a sixth of the pace, so an audience
-can follow the race; it rests on the finished tower before starting again.
+explains it, at 10 samples a second (`--speed`, or `+` and `-`). Steps with a disagreement or a
+red flag go at a sixth of the pace, so an audience can follow the race; it rests on the finished
+tower before starting again.
 
 # Pace
 
 `+` and `-` set how many samples a second go out, or full speed. A pace holds the requests back
 too: a served model is asked no faster than the screen shows, so its live screen starts at full
 speed (its replies set the pace), and the race stays on screen for as long as steps go by slowly
-enough to watch. The simulated model starts at 10 samples a second.
+enough to watch. The simulated model starts at 10 samples a second, and so does a replay.
 
 # Keys
 

@@ -164,9 +164,11 @@ class InspectorScreen(Screen[str | None]):
         yield MakerFooter()
 
     def on_mount(self) -> None:
-        if self.caption is not None:
-            self.query_one(TourCaption).view = self.caption
         self.show()
+        if self.caption is not None:  # the tour shows the reply: in view, even on a small screen
+            self.query_one(TourCaption).view = self.caption
+            reply = self.query_one("#inspector-reply", Static)
+            self.call_after_refresh(lambda: reply.scroll_visible(animate=False, top=True))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Space goes on with the tour only while a tour is on."""

@@ -86,10 +86,10 @@ class PlotsScreen(Screen[None]):
 def columns_per_step(per_column: float) -> str:
     """How many steps a column of the cost line stands for, or how many columns a step takes."""
     if per_column == 1:
-        return "a column per step"
+        return "one column a step"
     if per_column > 1:
-        return f"a column per {figure(per_column)} steps"
-    return f"a step per {figure(1 / per_column)} columns"
+        return f"one column for every {figure(per_column)} steps"
+    return f"each step {figure(1 / per_column)} columns wide"
 
 
 def figure(value: float) -> str:

@@ -32,6 +32,8 @@ DEMO_CONTESTED_SHARE = 1 / 6
 unanimous steps: slow enough for an audience to follow the race."""
 DEMO_REST_S = 5.0
 """Seconds the demo rests on the finished tower before it starts again."""
+UNTIL_HOLD_S = 2.0
+"""Seconds a replay told to end at a step (``--until``) stays on it, decided, before it quits."""
 
 
 class ReplayScreen(BoardScreen):
@@ -41,7 +43,7 @@ class ReplayScreen(BoardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_play", "Play/pause"),
         Binding("T", "tour", "Tour"),
-        Binding("escape", "leave_tour", "Leave the tour", show=False),
+        Binding("escape", "leave_tour", "Leave tour"),
         Binding("right", "step_forward", "Step"),
         Binding("left", "step_back", "Back"),
         Binding("pagedown", "jump(1)", "+1%"),
@@ -64,6 +66,7 @@ class ReplayScreen(BoardScreen):
         frame_rate: float = 20.0,
         clock: Callable[[], float] = time.monotonic,
         tour: bool = False,
+        until: int | None = None,
     ) -> None:
         super().__init__(frame_rate)
         self.cursor = cursor
@@ -72,13 +75,19 @@ class ReplayScreen(BoardScreen):
         cursor.playing = demo if playing is None else playing  # the demo plays unless told
         cursor.speed = speed
         self.clock = clock
-        self._last = clock()
+        self._last: float | None = None
+        """When the last frame was: None before the first, which plays nothing (the app's start-up
+        is not time to play through)."""
         self._budget = 0.0
         self._rested = 0.0
-        self.tour = tour
+        self.open_on_tour = tour
         """Open on the guided tour (``maker demo --tour``)."""
+        self.until = until
+        """Quit once this step is decided and has been on screen for :data:`UNTIL_HOLD_S` (a replay
+        made into a file: ``maker export --cast``)."""
+        self._held = 0.0
         self._stops: list[TourStop] | None = None
-        self.stop: int | None = None
+        self.tour_stop: int | None = None
         """The tour's stop on screen (from 0), or None when no tour is on."""
 
     def compose(self) -> ComposeResult:
@@ -89,7 +98,7 @@ class ReplayScreen(BoardScreen):
         yield from super().compose()
 
     def on_mount(self) -> None:
-        if self.tour:
+        if self.open_on_tour:
             self.call_after_refresh(self.action_tour)
 
     def take_snapshot(self) -> Snapshot:
@@ -105,7 +114,7 @@ class ReplayScreen(BoardScreen):
 
     def tick(self) -> None:
         now = self.clock()
-        elapsed, self._last = now - self._last, now
+        elapsed, self._last = (0.0 if self._last is None else now - self._last), now
         self._safely(lambda: self._advance(elapsed))
         super().tick()
 
@@ -119,6 +128,13 @@ class ReplayScreen(BoardScreen):
 
     def _advance(self, elapsed: float) -> None:
         cursor = self.cursor
+        if self._reached_until():
+            cursor.playing = False
+            self._held += elapsed
+            if self._held >= UNTIL_HOLD_S:
+                self.until = None
+                self.call_later(self.app.action_quit)
+            return
         if cursor.playing:
             if cursor.at_end:
                 if self.demo:
@@ -134,17 +150,33 @@ class ReplayScreen(BoardScreen):
     def _play(self, elapsed: float) -> None:
         cursor = self.cursor
         if cursor.speed is None:
-            cursor.advance(FULL_SPEED_SAMPLES_PER_FRAME)
+            self._reveal(FULL_SPEED_SAMPLES_PER_FRAME)
             return
-        pace = cursor.speed or 1.0
-        if self.demo and cursor.speed is not None:
+        pace = cursor.speed
+        if self.demo:
             record = cursor.record
             if len(record.samples) > record.k or any(s.red_flag for s in record.samples):
                 pace *= DEMO_CONTESTED_SHARE
-        self._budget = min(self._budget + pace * elapsed, pace)
+        # Samples owed, at most a second's worth (and at least one, so a pace under one a second moves).
+        self._budget = min(self._budget + pace * elapsed, max(pace, 1.0))
         whole = int(self._budget)
         if whole:
-            self._budget -= cursor.advance(whole)
+            self._budget -= self._reveal(whole)
+
+    def _reached_until(self) -> bool:
+        """Whether the step the replay ends on (``until``) is decided, or passed."""
+        cursor = self.cursor
+        return self.until is not None and (cursor.step > self.until or (
+            cursor.step == self.until and cursor.revealed == len(cursor.record.samples)))
+
+    def _reveal(self, samples: int) -> int:
+        """Reveal up to ``samples`` samples, never beyond the decision of ``until``."""
+        if self.until is None:
+            return self.cursor.advance(samples)
+        done = 0
+        while done < samples and not self._reached_until() and self.cursor.advance(1):
+            done += 1
+        return done
 
     def palette_commands(self) -> list[PaletteCommand]:
         return [
@@ -171,10 +203,11 @@ class ReplayScreen(BoardScreen):
     def _visit(self, number: int) -> None:
         """Stand on a stop: its step decided, its caption above, its red flag in the inspector."""
         stops = self._stops or []
-        self.stop = number
+        self.tour_stop = number
+        self.refresh_bindings()  # Esc now leaves the tour
         stop = stops[number]
         self.cursor.playing = False
-        self.seek(stop.step)
+        self._stand_on(stop.step)
         view = CaptionView(stop, number + 1, len(stops))
         self.query_one(TourCaption).view = view
         for part in self.query("#demo-title, #demo-explanation"):
@@ -183,25 +216,27 @@ class ReplayScreen(BoardScreen):
             from tui.screens.inspector import InspectorScreen
 
             def back(result: str | None) -> None:
-                if result == "next" and self.stop == number:
+                if result == "next" and self.tour_stop == number:
                     self.action_next_stop()
 
-            inspector = InspectorScreen(self.cursor.inspection(), stop.sample, caption=view)
+            inspector = InspectorScreen(self.cursor.inspection(), stop.sample,
+                                        caption=view._replace(keys="space: next stop · Esc: back to the board"))
             self.app.push_screen(inspector, back)
 
     def action_next_stop(self) -> None:
         """Space during the tour: the next stop; after the last, the tour ends."""
-        if self.stop is None or self._stops is None:
+        if self.tour_stop is None or self._stops is None:
             return
-        if self.stop + 1 < len(self._stops):
-            self._visit(self.stop + 1)
+        if self.tour_stop + 1 < len(self._stops):
+            self._visit(self.tour_stop + 1)
         else:
             self.action_leave_tour()
 
     def action_leave_tour(self) -> None:
-        if self.stop is None:
+        if self.tour_stop is None:
             return
-        self.stop = None
+        self.tour_stop = None
+        self.refresh_bindings()
         self.query_one(TourCaption).view = None
         for part in self.query("#demo-title, #demo-explanation"):
             part.display = True
@@ -210,19 +245,25 @@ class ReplayScreen(BoardScreen):
             self._last = self.clock()
 
     def action_toggle_play(self) -> None:
-        if self.stop is not None:
+        if self.tour_stop is not None:
             self.action_next_stop()
             return
         self.cursor.playing = not self.cursor.playing
         self._last = self.clock()
         self.tick()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc leaves the tour, and is no key of this screen's while no tour is on."""
+        return self.tour_stop is not None if action == "leave_tour" else True
+
     def action_step_forward(self) -> None:
+        self.action_leave_tour()  # a move of the user's own ends the tour
         self.cursor.playing = False
         self._safely(self.cursor.step_forward)
         self.tick()
 
     def action_step_back(self) -> None:
+        self.action_leave_tour()
         self.cursor.playing = False
         self._safely(self.cursor.step_back)
         self.tick()
@@ -245,6 +286,11 @@ class ReplayScreen(BoardScreen):
         self.app.push_screen(GoToStep(self.cursor.last_step), chosen)
 
     def seek(self, step: int) -> None:
+        """Go to ``step`` (a move of the user's own, which ends a tour)."""
+        self.action_leave_tour()
+        self._stand_on(step)
+
+    def _stand_on(self, step: int) -> None:
         """Stand on ``step`` with all its samples shown (its decision included)."""
         self._safely(lambda: self.cursor.seek(step, reveal_all=True))
         self.tick()

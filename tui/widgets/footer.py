@@ -9,14 +9,12 @@ left are left out whole. A narrow footer is compact and writes shorter labels.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, KeyGroup
 
-SAVE_SCREEN = Binding("ctrl+s", "app.save_screen", "Save SVG", show=False)
-"""ctrl+s saves the screen, on every screen. A modal screen (help, go to) stops Textual's search
-for bindings before the app's, so it binds this again."""
 ESSENTIAL_KEYS = ("question_mark", "q")
 """The keys a newcomer needs on every screen, at every size: help and quit."""
 ROOMY_WIDTH = 110
@@ -27,7 +25,7 @@ SHORT_LABELS = {"Pause/resume": "Pause", "Play/pause": "Play", "Back to the boar
 
 def key_width(key: FooterKey, compact: bool) -> int:
     """Cells a key takes in the footer: its key and label with their padding, and its margin."""
-    return len(key.key_display) + len(key.description) + (2 if compact else 3)
+    return cell_len(key.key_display) + cell_len(key.description) + (2 if compact else 3)
 
 
 class MakerFooter(Footer):
@@ -38,7 +36,11 @@ class MakerFooter(Footer):
     MakerFooter KeyGroup.-essential FooterKey.-palette { border-left: vkey $foreground 20%; }
     """
 
+    laid_out_for = 0
+    """The terminal's width the keys were laid out for."""
+
     def compose(self) -> ComposeResult:
+        self.laid_out_for = self.app.size.width
         narrow = self.app.size.width < ROOMY_WIDTH
         self.set_reactive(Footer.compact, narrow)
         self.set_class(narrow, "-compact")
@@ -66,6 +68,6 @@ class MakerFooter(Footer):
         return actions.index(key.action) if key.action in actions else len(actions)
 
     def on_resize(self) -> None:
-        """Re-lay the keys when the terminal crosses the width where labels shorten."""
-        if (self.app.size.width < ROOMY_WIDTH) != self.compact:
+        """Lay the keys out again for the terminal's new width."""
+        if self.app.size.width != self.laid_out_for:
             self.call_after_refresh(self.recompose)

@@ -251,7 +251,7 @@ def legends(view: RaceView, lanes: Lanes) -> tuple[str, ...]:
     chip is a vote, marked with the temperature it was sampled at."""
     keyed = "  ".join(f"{mark} T{t:g}" for t, mark in sorted(marks(view.samples).items()) if mark in MARKS)
     if lanes.chip > SMALL_CHIP or not keyed:
-        return ("chip: a vote, at its temperature", "chip: vote @ T", "chips: T")
+        return ("chip: a vote, at its temperature", "chip: vote @ T", "chip=vote")
     return (f"chip: a vote @ T, {keyed}", keyed)
 
 

@@ -60,6 +60,12 @@ class TallyPane(Widget):
     """
 
     view: reactive[TallyView | None] = reactive(None)
+    large: reactive[bool] = reactive(False)
+    """Take the larger forms wherever they fit (the stage theme's), kept in step with the theme."""
+
+    def on_mount(self) -> None:
+        self.large = large_forms(self.app.theme)
+        self.app.theme_changed_signal.subscribe(self, lambda theme: setattr(self, "large", large_forms(theme.name)))
 
     class Inspect(Message):
         """A chip, a lane or a red flag was clicked: open the inspector on that sample."""
@@ -98,7 +104,7 @@ class TallyPane(Widget):
                      Text("Full speed: too fast to watch.", style=styles.muted),
                      Text("- slows it, space pauses.", style=styles.muted)]
         else:
-            lines = race(view.race, styles, width, height, large_forms(self.app.theme))
+            lines = race(view.race, styles, width, height, self.large)
         if height - len(lines) >= 4:  # room left: how this step compares with the steps before it
             lines += [Text(""), *votes_table(view.votes_histogram, styles, width, height - len(lines) - 1)]
         for line in lines:

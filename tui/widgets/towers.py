@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from functools import lru_cache
 from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.color import Color
+from textual.color import Color, ColorParseError
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.theme import Theme
@@ -83,7 +84,9 @@ def palette(theme: Theme, disks: int) -> Palette:
         fills.append(Style(color=colour.rich_color, bgcolor=colour.rich_color))
         labels.append(Style(color=colour.get_contrast_text(1.0).rich_color, bgcolor=colour.rich_color, bold=True))
     muted = foreground.blend(background, 0.55)
-    quiet = Color.parse(variables["text-muted"]) if "text-muted" in variables else foreground.blend(background, 0.3)
+    quiet = foreground.blend(background, 0.3)  # the peg labels: the theme's muted text when it names a colour
+    with suppress(ColorParseError):
+        quiet = Color.parse(variables.get("text-muted", quiet.hex))
     _PALETTES[key] = Palette(
         disks=tuple(fills),
         labels=tuple(labels),
