@@ -133,7 +133,11 @@ class MakerApp(App[None]):
                 yield command
 
     def action_save_screen(self) -> None:
-        """Save the screen as it is now as an SVG in the working directory, and say where."""
+        """Save the screen as it is now as an SVG in the working directory, and say where. In a
+        browser (``maker serve``) the picture is the visitor's download, never a file on the server."""
+        if self.is_web:
+            self.deliver_screenshot()
+            return
         folder = Path.cwd()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = folder / f"maker-{stamp}.svg"

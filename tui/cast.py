@@ -35,9 +35,12 @@ TERMINAL = {"TERM": "xterm-256color", "COLORTERM": "truecolor"}
 """The terminal the replay is told it draws on: with 24-bit colour, the theme's own colours."""
 COALESCE_S = 0.005
 """Reads closer than this to the start of the event before them join it: fewer events, the same text."""
-SLACK_S, FULL_PACE = 60.0, 1000.0
-"""A replay's time limit: the seconds its pace takes (at full speed, a slow machine's samples a
-second) twice over, and a minute more to start and to end."""
+QUIET_S = 60.0
+"""The longest a replay may write nothing (or three samples' time at a slow pace) before it is
+taken for stuck and ended: a long replay is fine, a silent one is not."""
+HOST_TERMINAL = ("TEXTUAL_DRIVER", "NO_COLOR", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "TEXTUAL",
+                 "TEXTUAL_COLOR_SYSTEM", "COLORTERM", "TERM")
+"""What the host terminal's environment says about it, which would change what Textual writes."""
 ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
 """A terminal control sequence (CSI, OSC or a two-character escape), stripped to find a line of text."""
 
@@ -49,7 +52,9 @@ def cast_replay(file: Path, out: Path, *, steps: tuple[int, int] | None, speed: 
     """Record the replay of ``steps`` of ``file`` (default: the first 100) at ``speed`` samples a
     second (None: full speed) in a terminal of ``size`` (columns, rows), and write it to ``out``.
     A failed or stopped run leaves no file behind."""
-    first, last, limit = _check_steps(file, steps, speed)
+    first, last = _check_steps(file, steps)
+    _check_theme(theme)
+    limit = max(QUIET_S, 3 / speed) if speed else QUIET_S
     scratch, stop = _scratch(out), SignalStop(None)
     try:
         with stop:
@@ -59,7 +64,7 @@ def cast_replay(file: Path, out: Path, *, steps: tuple[int, int] | None, speed: 
         if status != 0 or not events:
             return _failed(status, events)
         header = {"version": 2, "width": size[0], "height": size[1], "timestamp": int(time.time()),
-                  "title": f"maker replay {file}, steps {first}-{last}", "env": TERMINAL}
+                  "title": f"maker replay {file.name}, steps {first}-{last}", "env": TERMINAL}
         with open(scratch, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(json.dumps(header, ensure_ascii=False) + "\n")
             handle.writelines(json.dumps([round(t, 6), "o", text], ensure_ascii=False) + "\n" for t, text in events)
@@ -75,18 +80,28 @@ def cast_replay(file: Path, out: Path, *, steps: tuple[int, int] | None, speed: 
     return EXIT_OK
 
 
-def _check_steps(file: Path, steps: tuple[int, int] | None, speed: float | None) -> tuple[int, int, float]:
-    """The steps to replay, checked against the recording, and the seconds the replay may take."""
+def _check_theme(theme: str | None) -> None:
+    """A theme the app does not know would be replaced by its default, in the cast for good."""
+    from textual.theme import BUILTIN_THEMES
+
+    from themes import THEMES
+
+    known = sorted({*BUILTIN_THEMES, *(t.name for t in THEMES)})
+    if theme is not None and theme not in known:
+        raise UsageError(f"--theme {theme}: no such theme (there are {', '.join(known)})")
+
+
+def _check_steps(file: Path, steps: tuple[int, int] | None) -> tuple[int, int]:
+    """The steps to replay, checked against the recording."""
     with Recording.open(file) as recording:
         held = len(recording)
         if not held:
             raise UsageError(f"{file} holds no decided step")
         first, last = steps or (1, min(DEFAULT_STEPS, held))
         if last > held:
-            raise UsageError(f"--steps {first}-{last}: {file} holds steps 1 to {held:,}")
-        totals = recording.totals()
-    per_step = (totals.samples + sum(totals.red_flags.values()) + totals.cancelled) / max(totals.steps, 1)
-    return first, last, SLACK_S + 2 * (last - first + 1) * max(per_step, 1.0) / (speed or FULL_PACE)
+            asked = f"{first}" if first == last else f"{first}-{last}"
+            raise UsageError(f"--steps {asked}: {file} holds steps 1 to {held:,}")
+    return first, last
 
 
 def _scratch(out: Path) -> Path:
@@ -117,29 +132,33 @@ def _take_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def _record(command: list[str], size: tuple[int, int], limit: float, stop: SignalStop) -> tuple[list[Event], int]:
+def _record(command: list[str], size: tuple[int, int], quiet: float, stop: SignalStop) -> tuple[list[Event], int]:
     """Run ``command`` in a pseudo-terminal of ``size``: what it wrote, as events timed from its
-    first byte (reads a few milliseconds apart make one), and its exit status. Past ``limit``
+    first byte (reads a few milliseconds apart make one), and its exit status. Silent for ``quiet``
     seconds, or on a signal, it is ended."""
     columns, rows = size
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    env = {name: value for name, value in os.environ.items() if name not in ("TEXTUAL_DRIVER", "NO_COLOR")}
+    env = {name: value for name, value in os.environ.items() if name not in HOST_TERMINAL}
     env.update(TERMINAL, COLUMNS=str(columns), LINES=str(rows))
+    master, slave = os.openpty()
     try:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         child = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
                                  preexec_fn=_take_terminal)  # noqa: PLW1509 (one ioctl, no lock taken)
+    except BaseException:
+        os.close(master)
+        raise
     finally:
         os.close(slave)
     events: list[Event] = []
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span two reads
-    start, deadline = None, time.monotonic() + limit
+    start, heard = None, time.monotonic()
     try:
         while stop.signum is None:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the replay took more than {limit:.0f} s")
+            if time.monotonic() - heard > quiet:
+                raise TimeoutError(f"the replay wrote nothing for {quiet:g} s")
             if not select.select([master], [], [], 0.2)[0]:
                 continue
+            heard = time.monotonic()
             try:
                 data = os.read(master, 65536)
             except OSError as exc:
@@ -157,7 +176,7 @@ def _record(command: list[str], size: tuple[int, int], limit: float, stop: Signa
                 break
         if stop.signum is None:
             with contextlib.suppress(subprocess.TimeoutExpired):  # past it, the child is ended below
-                child.wait(timeout=max(deadline - time.monotonic(), 1.0))
+                child.wait(timeout=quiet)
     finally:
         _end(child)
         os.close(master)

@@ -96,9 +96,27 @@ def has_terminal() -> bool:
     return (sys.stdin.isatty() and sys.__stderr__.isatty()) or bool(os.environ.get("TEXTUAL_DRIVER"))
 
 
+class Checked(Exception):
+    """A screen command only checked (``args.only_check``) got as far as opening its screen."""
+
+
+def check_screen_command(args: argparse.Namespace) -> None:
+    """Check a screen command's flags, files and settings as running it would, up to opening its
+    screen, and stop there (``maker serve`` checks what every visitor will run)."""
+    args.only_check = True
+    try:
+        _dispatch(args)
+    except Checked:
+        return
+    finally:
+        args.only_check = False
+
+
 def check_terminal(args: argparse.Namespace) -> None:
     """The screen needs a terminal: without one (a pipe, a cron job, nohup) it would wait forever
-    for keys, so say so at once."""
+    for keys, so say so at once. A command that is only checked stops here."""
+    if getattr(args, "only_check", False):
+        raise Checked
     if not has_terminal():
         hint = " (or --headless)" if args.command in ("solve", "resume") else ""
         raise UsageError(f"maker {args.command} draws its screen on a terminal, and none is attached: run it in a "
@@ -117,7 +135,7 @@ def extend(commands: Any, solve: argparse.ArgumentParser) -> None:
     replay.add_argument("--at", type=int, default=None, metavar="STEP",
                         help="open at this step, with all its votes shown (without it: step 1, before its votes)")
     replay.add_argument("--until", type=int, default=None, metavar="STEP",
-                        help="quit two seconds after this step is decided (with --playing: play up to it, then end)")
+                        help=argparse.SUPPRESS)  # quit two seconds after STEP is decided: what export --cast plays
     _add_view_options(replay, f"{REPLAY_PACE:g}", "paused")
     demo = commands.add_parser("demo", help="loop the shipped recording for an audience",
                                description="Loop a recording in the stage theme, at a pace an audience can "
@@ -153,7 +171,8 @@ def solve_in_tui(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot make the folder for this run's recording, {folder} ({exc.strerror or exc}): "
                              "give one with --record FILE") from None
         safe_model = "".join(c if c.isalnum() or c in "-." else "_" for c in args.model)
-        args.record = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_model}-{args.disks}d{SUFFIX}"
+        # The process id too: runs started in the same second (maker serve's visitors) never share a file.
+        args.record = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_model}-{args.disks}d-{os.getpid()}{SUFFIX}"
     # The settings are checked (the runs folder too, which is all that may have been made): no
     # recording is started without a screen to show it on.
     check_terminal(args)
@@ -220,8 +239,8 @@ def replay_in_tui(args: argparse.Namespace, demo: bool = False) -> int:
         if at is not None:
             cursor.seek(at, reveal_all=True)
         until = None if demo else args.until
-        if until is not None and not 1 <= until <= cursor.last_step:
-            raise UsageError(f"--until {until}: {path} holds steps 1 to {cursor.last_step:,}")
+        if until is not None and not (at or 1) <= until <= cursor.last_step:
+            raise UsageError(f"--until {until}: a step from {at or 1:,} to {cursor.last_step:,}")
         check_terminal(args)
     except BaseException:
         recording.close()
@@ -268,7 +287,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "export" and args.cast is not None:
         return export_cast(args)
     if args.command == "serve":
-        return serve.serve(args, build_parser(extend).parse_args)
+        return serve.serve(args, build_parser(extend).parse_args, check_screen_command)
     for flag in ("speed", "size", "theme"):
         if args.command == "export" and getattr(args, flag) is not None:
             raise UsageError(f"--{flag} goes with --cast")

@@ -28,10 +28,12 @@ def add_parsers(commands: Any) -> None:
     info.add_argument("--json", action="store_true", help="print a JSON object")
 
     export = commands.add_parser(
-        "export", help="a recording as JSON lines", description="Write a recording as one JSON line per step."
+        "export", help="a recording as JSON lines (or, with the screen, as a cast)",
+        description="Write a recording as one JSON line per step. With maker's screen installed, --cast writes "
+        "a replay of it as an asciinema cast instead (see its options below)."
     )
     export.add_argument("file", type=Path, metavar="FILE", help="the recording")
-    export.add_argument("--jsonl", action="store_true", help="JSON lines (the default, and so far the only format)")
+    export.add_argument("--jsonl", action="store_true", help="JSON lines (the default)")
     export.add_argument("--out", type=Path, default=None, metavar="PATH", help="write here instead of stdout")
     export.add_argument("--steps", type=step_range, default=None, metavar="A-B",
                         help="only steps A to B (or N: only step N); the steps before and after are not read")

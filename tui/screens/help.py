@@ -224,6 +224,10 @@ The footer always shows `?` (this help) and `q` (quit).
 - `maker replay FILE --at STEP` opens at that step.
 - `--speed S` (also `maker demo --speed S`): samples a second, or `full`; `+` and `-` change it.
 - `--theme NAME`: `maker-dark`, `maker-light` or `stage` (for projectors).
+- `maker serve [COMMAND ARGS]`: this app in a browser, one of its own for each visitor (the demo
+  unless told); in a browser `q` ends that visitor's app and ctrl+s downloads the picture.
+- `maker export FILE --cast OUT.cast [--steps A-B]`: a replay as an asciinema cast, exactly as
+  this screen draws it.
 """
 
 

@@ -254,7 +254,7 @@ class ReplayScreen(BoardScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Esc leaves the tour, and is no key of this screen's while no tour is on."""
-        return self.tour_stop is not None if action == "leave_tour" else True
+        return self.tour_stop is not None if action == "leave_tour" else super().check_action(action, parameters)
 
     def action_step_forward(self) -> None:
         self.action_leave_tour()  # a move of the user's own ends the tour
