@@ -2,6 +2,7 @@
 walking through it."""
 
 import pytest
+from textual.widgets import Digits
 
 from engine.recording.reader import Recording
 from engine.view.tour import tour_stops
@@ -9,7 +10,7 @@ from tests.cli_run import maker
 from tests.tui_helpers import DEMO, board, make_replay
 from tui.screens.inspector import InspectorScreen
 from tui.screens.replay import ReplayScreen
-from tui.widgets.caption import TourCaption
+from tui.widgets.caption import CaptionText, TourCaption
 
 
 def test_the_stops_of_the_shipped_recording():
@@ -83,7 +84,9 @@ async def test_the_demo_opens_on_the_tour():
         await pilot.pause()
         screen = board(app)
         assert screen.tour_stop == 0 and screen.cursor.step == 1
-        assert "Every agent agrees" in str(screen.query_one(TourCaption).render())
+        assert "Every agent agrees" in str(screen.query_one(CaptionText).render())
+        step = screen.query_one("#caption-step", Digits)
+        assert step.display and step.value == "1"  # the step's number, large, on the stage
         assert app.has_class("-large-forms")  # the demo is on the stage
 
 

@@ -128,8 +128,7 @@ class ReplayScreen(BoardScreen):
 
     def _advance(self, elapsed: float) -> None:
         cursor = self.cursor
-        if self._reached_until():
-            cursor.playing = False
+        if self._reached_until():  # held there, still playing, then the app ends
             self._held += elapsed
             if self._held >= UNTIL_HOLD_S:
                 self.until = None
