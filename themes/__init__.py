@@ -7,7 +7,7 @@ is pure white on black with saturated, widely spaced colours and no dim text.
 
 from __future__ import annotations
 
-from textual.theme import Theme
+from textual.theme import BUILTIN_THEMES, Theme
 
 MAKER_DARK = Theme(
     name="maker-dark",
@@ -85,3 +85,8 @@ def large_forms(theme: str) -> bool:
     """Whether panes take their larger forms (taller chips, bold labels) on any pane with the room
     for them, not only on a large one: the stage theme's, for a projector."""
     return theme == STAGE_THEME
+
+
+def theme_names() -> list[str]:
+    """Every theme the app knows: maker's own and Textual's."""
+    return sorted({*BUILTIN_THEMES, *(theme.name for theme in THEMES)})

@@ -28,6 +28,7 @@ from pathlib import Path
 from engine.cli.args import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
 from engine.cli.terminal import SignalStop, say, signal_exit_status
 from engine.recording.reader import Recording
+from themes import theme_names
 
 DEFAULT_STEPS = 100
 """Steps a cast holds unless ``--steps`` says otherwise (from the first)."""
@@ -82,13 +83,8 @@ def cast_replay(file: Path, out: Path, *, steps: tuple[int, int] | None, speed: 
 
 def _check_theme(theme: str | None) -> None:
     """A theme the app does not know would be replaced by its default, in the cast for good."""
-    from textual.theme import BUILTIN_THEMES
-
-    from themes import THEMES
-
-    known = sorted({*BUILTIN_THEMES, *(t.name for t in THEMES)})
-    if theme is not None and theme not in known:
-        raise UsageError(f"--theme {theme}: no such theme (there are {', '.join(known)})")
+    if theme is not None and theme not in theme_names():
+        raise UsageError(f"--theme {theme}: no such theme (there are {', '.join(theme_names())})")
 
 
 def _check_steps(file: Path, steps: tuple[int, int] | None) -> tuple[int, int]:

@@ -105,14 +105,12 @@ def plan_lanes(view: RaceView, room: int, rows: int = 1) -> Lanes:
     """The widest chips with which the race up to the finish line fits in ``room`` cells (a lane
     less its head); failing that, the longest lane to scale and the stretch beyond it squeezed;
     failing that, one-cell chips for the newest votes, the older ones counted. Lanes ``rows``
-    high take the chips of that larger form (:data:`SCALES`), which must fit whole."""
+    high take the chips of that larger form (:data:`SCALES`), which :func:`larger_form` found to fit."""
     room -= TRACK_ENDS
     finish = finish_slot(view)
     most = max(c.votes for c in view.candidates)
     if rows > 1:
-        chip = next(cells for tall, cells, _ in SCALES if tall == rows)
-        fits = max(finish, most) * chip <= room
-        return Lanes(chip, 0, max(finish, most), False, 0, rows) if fits else plan_lanes(view, room + TRACK_ENDS)
+        return Lanes(next(cells for tall, cells, _ in SCALES if tall == rows), 0, max(finish, most), False, 0, rows)
     for chip in CHIPS:
         if max(finish, most) * chip <= room:
             return Lanes(chip, 0, max(finish, most), False, 0)
